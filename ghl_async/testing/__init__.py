@@ -1,0 +1,1 @@
+"""FakeHighLevel: a stateful, strict fake of the HighLevel Contacts API for tests."""
