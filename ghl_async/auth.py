@@ -1,0 +1,700 @@
+"""Authentication: static tokens, and OAuth apps that exchange codes, refresh and mint tokens.
+
+Two protocols connect this module to the request pipeline. The pipeline asks an :class:`Auth`
+for a bearer token before every attempt and reports a 401 back through ``invalidate``; the auth
+object reaches HighLevel's token endpoints through the pipeline's :class:`TokenTransport`, which
+sends one form POST and nothing else (no limiter, no auth, no retries), because only this module
+knows which token calls are safe to resend.
+
+Refresh tokens rotate: a refresh spends the old refresh token. Hence the rules here:
+
+* one refresh per token at a time (single-flight per key inside the process, ``TokenStore.lock``
+  across processes), re-loading the store after taking the lock since another process may have
+  refreshed already;
+* the new pair is saved in the store before anyone uses it, and before the lock is released;
+* a refresh or code exchange is resent only when the connection failed before anything was sent;
+  after an ambiguous failure it raises :class:`~ghl_async.errors.TokenRefreshError` instead;
+* the refresh runs in its own task, so a caller cancelled mid-refresh cannot lose the new pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Literal, Protocol, TypeVar
+from urllib.parse import quote, urlencode
+
+import aiohttp
+import msgspec
+
+from ghl_async import defaults
+from ghl_async.errors import (
+    ConfigError,
+    ReauthorizationRequired,
+    RequestTimeout,
+    TokenRefreshError,
+    TransportError,
+)
+from ghl_async.tokenstore import FileTokenStore, MemoryTokenStore, Token, TokenStore
+
+__all__ = [
+    "AiohttpTokenTransport",
+    "Auth",
+    "FileTokenStore",
+    "MemoryTokenStore",
+    "OAuthApp",
+    "StaticToken",
+    "Token",
+    "TokenStore",
+    "TokenTransport",
+    "UserType",
+]
+
+log = logging.getLogger("ghl_async.auth")
+
+UserType = Literal["Location", "Company"]
+T = TypeVar("T")
+
+TOKEN_PATH = "/oauth/token"
+LOCATION_TOKEN_PATH = "/oauth/locationToken"
+
+# A token call whose connection was refused (nothing sent) is retried this often, after
+# _CONNECT_RETRY_DELAY * 2**attempt seconds.
+_CONNECT_RETRIES = 2
+_CONNECT_RETRY_DELAY = 0.1
+_REDACTED = "<redacted>"
+
+
+class TokenTransport(Protocol):
+    """One form POST to a HighLevel token endpoint; implemented by the client's session."""
+
+    async def post_form(
+        self,
+        path: str,
+        form: Mapping[str, str],
+        *,
+        bearer: str | None = None,
+        version: bool = False,
+    ) -> tuple[int, bytes]:
+        """POST ``form`` url-encoded to ``base_url + path``; return status and body.
+
+        No limiter, no auth, no retries. ``version=True`` adds ``Version: 2021-07-28``.
+
+        Raises:
+            TransportError: no response; ``sent`` says whether the request may have left.
+        """
+        ...
+
+
+class Auth(Protocol):
+    """What the request pipeline needs from an authentication scheme."""
+
+    def bind(self, transport: TokenTransport) -> None:
+        """Use ``transport`` for token endpoint calls (called by the client on open)."""
+        ...
+
+    async def access_token(self, location_id: str | None) -> str:
+        """Return a bearer token valid for ``location_id`` (``None``: the default)."""
+        ...
+
+    async def invalidate(self, location_id: str | None, token: str) -> bool:
+        """Mark ``token`` dead after a 401; return whether a retry with a new token may work."""
+        ...
+
+    def rate_key(self, location_id: str | None) -> str:
+        """Return the burst-limit bucket key for ``location_id`` (a location or company id)."""
+        ...
+
+
+class StaticToken:
+    """A token you already hold, e.g. a Private Integration Token; it is never refreshed.
+
+    ``location_id`` names the location the token belongs to; it keys the rate-limit bucket for
+    calls that name no location.
+    """
+
+    __slots__ = ("_token", "location_id")
+
+    def __init__(self, token: str, *, location_id: str | None = None) -> None:
+        if not token or not token.strip():
+            raise ConfigError("StaticToken needs a non-empty token")
+        self._token = token
+        self.location_id = location_id
+
+    def bind(self, transport: TokenTransport) -> None:
+        """Ignore the transport: a static token never calls the token endpoint."""
+
+    async def access_token(self, location_id: str | None) -> str:
+        """Return the token."""
+        return self._token
+
+    async def invalidate(self, location_id: str | None, token: str) -> bool:
+        """Return False: a rejected static token stays rejected."""
+        return False
+
+    def rate_key(self, location_id: str | None) -> str:
+        """Return ``location_id``, else the token's own location, else ``"default"``."""
+        return location_id or self.location_id or "default"
+
+    def __repr__(self) -> str:
+        return f"StaticToken(location_id={self.location_id!r}, token={_REDACTED})"
+
+
+class AiohttpTokenTransport:
+    """A :class:`TokenTransport` over an ``aiohttp.ClientSession`` you own.
+
+    For using an :class:`OAuthApp` outside a client, e.g. in a web app's OAuth callback::
+
+        async with aiohttp.ClientSession() as http:
+            app.bind(AiohttpTokenTransport(http))
+            token = await app.exchange_code(code)
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str = defaults.BASE_URL,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._timeout = timeout or aiohttp.ClientTimeout(
+            total=defaults.TIMEOUT_TOTAL, connect=defaults.TIMEOUT_CONNECT
+        )
+
+    async def post_form(
+        self,
+        path: str,
+        form: Mapping[str, str],
+        *,
+        bearer: str | None = None,
+        version: bool = False,
+    ) -> tuple[int, bytes]:
+        """POST ``form`` url-encoded to ``base_url + path``; return status and body."""
+        headers = {"Accept": "application/json", "User-Agent": defaults.USER_AGENT}
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        if version:
+            headers["Version"] = defaults.API_VERSION
+        try:
+            async with self._session.post(
+                self._base_url + path, data=dict(form), headers=headers, timeout=self._timeout
+            ) as response:
+                return response.status, await response.read()
+        except aiohttp.ClientConnectorError as err:
+            # Refused, DNS or TLS failure while connecting: the form never left this machine.
+            raise TransportError(
+                f"cannot connect for POST {path}: {type(err).__name__}", sent=False
+            ) from err
+        except asyncio.TimeoutError as err:
+            raise RequestTimeout(f"POST {path} timed out") from err
+        except aiohttp.ClientError as err:
+            raise TransportError(f"POST {path} failed: {type(err).__name__}") from err
+
+    def __repr__(self) -> str:
+        return f"AiohttpTokenTransport(base_url={self._base_url!r})"
+
+
+class OAuthApp:
+    """A HighLevel Marketplace app: consent URL, code exchange, refresh, agency location tokens.
+
+    ``user_type="Location"`` (default) works with sub-account tokens, one per location, each
+    saved under ``"location:<id>"``. ``user_type="Company"`` holds an agency token (saved under
+    ``"company:<id>"``) and mints a location token for each ``location_id`` a call names
+    (``POST /oauth/locationToken``), caching it under ``"location:<id>"``; a location token
+    that cannot be refreshed is minted again. A call without a location gets the token of the
+    location (Location) or company (Company) of the last ``exchange_code``, or of ``company_id=``.
+
+    Tokens are refreshed ``refresh_skew`` seconds before they expire, and once after a 401.
+    ``store`` must be per-key: ``lock(a)`` never waits for ``lock(b)`` (a location refresh may
+    need the company token).
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        store: TokenStore,
+        redirect_uri: str | None = None,
+        scopes: Sequence[str] = (),
+        user_type: UserType = "Location",
+        refresh_skew: float = defaults.REFRESH_SKEW,
+        chooser_url: str = defaults.CHOOSER_URL,
+        company_id: str | None = None,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise ConfigError("OAuthApp needs client_id and client_secret")
+        if user_type not in ("Location", "Company"):
+            raise ConfigError(f"user_type must be 'Location' or 'Company', not {user_type!r}")
+        if refresh_skew < 0:
+            raise ConfigError("refresh_skew must be >= 0 seconds")
+        if not isinstance(store, TokenStore):
+            raise ConfigError(f"store must implement TokenStore, got {type(store).__name__}")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.store = store
+        self.redirect_uri = redirect_uri
+        # A single string is a common slip; joining its characters would make a bogus scope.
+        self.scopes = tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
+        self.user_type: UserType = user_type
+        self.refresh_skew = refresh_skew
+        self.chooser_url = chooser_url
+        self.company_id = company_id
+        self.default_location_id: str | None = None
+        self._transport: TokenTransport | None = None
+        self._cache: dict[str, Token] = {}
+        self._dead: dict[str, str] = {}  # key -> the access token a 401 rejected
+        self._unsaved: dict[str, Token] = {}  # key -> a new pair whose save failed
+        self._flights: dict[str, asyncio.Future[Token]] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"OAuthApp(client_id={self.client_id!r}, user_type={self.user_type!r}, "
+            f"scopes={' '.join(self.scopes)!r}, store={self.store!r})"
+        )
+
+    def authorization_url(self, state: str | None = None) -> str:
+        """Build the consent ("choose location") URL to send the installing user to.
+
+        HighLevel then redirects to ``redirect_uri?code=...``; pass that code to
+        :meth:`exchange_code`. ``state`` is passed through for CSRF protection.
+        """
+        params = {"response_type": "code"}
+        if self.redirect_uri:
+            params["redirect_uri"] = self.redirect_uri
+        params["client_id"] = self.client_id
+        if self.scopes:
+            params["scope"] = " ".join(self.scopes)
+        if state is not None:
+            params["state"] = state
+        joiner = "&" if "?" in self.chooser_url else "?"
+        return self.chooser_url + joiner + urlencode(params, quote_via=quote)
+
+    def bind(self, transport: TokenTransport) -> None:
+        """Send token calls through ``transport``; the last client to bind wins."""
+        self._transport = transport
+
+    async def exchange_code(
+        self,
+        code: str,
+        *,
+        transport: TokenTransport | None = None,
+        base_url: str | None = None,
+    ) -> Token:
+        """Exchange an authorization code for tokens, save them and return them.
+
+        Sends through ``transport`` if given; with ``base_url`` (or when nothing is bound) it
+        opens a short-lived aiohttp session to ``base_url`` (default: HighLevel's API); else it
+        uses the transport of the bound client.
+        The token becomes the default for calls that name no location (or company).
+
+        Raises:
+            ReauthorizationRequired: the code is invalid, expired or already used.
+            TokenRefreshError: any other refusal, or no answer after the code was sent.
+        """
+        if not code:
+            raise ConfigError("exchange_code needs the code from the OAuth redirect")
+        form = self._grant_form("authorization_code", code=code, user_type=self.user_type)
+        if self.redirect_uri:
+            form["redirect_uri"] = self.redirect_uri
+        if transport is not None and base_url is not None:
+            raise ConfigError("pass transport= or base_url=, not both")
+        if transport is None and base_url is None:
+            transport = self._transport
+        return await _run_to_completion(self._exchange(form, transport, base_url))
+
+    async def _exchange(
+        self, form: dict[str, str], transport: TokenTransport | None, base_url: str | None
+    ) -> Token:
+        if transport is None:
+            async with aiohttp.ClientSession() as http:
+                own = AiohttpTokenTransport(http, base_url=base_url or defaults.BASE_URL)
+                token = await self._token_call(own, "oauth.exchange_code", TOKEN_PATH, form)
+        else:
+            token = await self._token_call(transport, "oauth.exchange_code", TOKEN_PATH, form)
+        key = _key_of(token)
+        async with self.store.lock(key):
+            await self.store.save(key, token)
+        self._adopt(key, token)
+        if token.user_type == "Company":
+            self.company_id = token.company_id
+        else:
+            self.default_location_id = token.location_id
+        log.debug("exchanged an authorization code for a %s token (%s)", token.user_type, key)
+        return token
+
+    async def access_token(self, location_id: str | None) -> str:
+        """Return a valid access token for ``location_id``, refreshing or minting it if needed."""
+        return (await self.token(location_id)).access_token
+
+    async def token(self, location_id: str | None = None) -> Token:
+        """Return the current :class:`Token` for ``location_id``, refreshed if needed."""
+        key = self._key(location_id)
+        cached = self._cache.get(key)
+        if cached is not None and self._usable(key, cached):
+            return cached
+        flight = self._flights.get(key)
+        if flight is None:
+            # One renewal per key; every caller awaits it. shield(): a caller's cancellation
+            # must not abort a refresh whose request may already have spent the refresh token.
+            flight = asyncio.ensure_future(self._renew(key))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda done: self._land(key, done))
+        return await asyncio.shield(flight)
+
+    def _land(self, key: str, flight: asyncio.Future[Token]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+        if not flight.cancelled():
+            flight.exception()  # mark retrieved: every waiter may have been cancelled
+
+    async def invalidate(self, location_id: str | None, token: str) -> bool:
+        """Mark ``token`` rejected; return True if a new token may be obtained.
+
+        Concurrent 401s with the same token cause one renewal; a 401 with a token that was
+        already replaced returns True at once.
+        """
+        key = self._key(location_id)
+        cached = self._cache.get(key)
+        if cached is not None and cached.access_token != token:
+            return True
+        self._dead[key] = token
+        if self._mints(key) or cached is None:
+            return True
+        return cached.refresh_token is not None
+
+    def rate_key(self, location_id: str | None) -> str:
+        """Return the location id, else the default location or company id."""
+        return location_id or self._default_id() or "default"
+
+    def _default_id(self) -> str | None:
+        if self.user_type == "Company":
+            return self.company_id
+        return self.default_location_id
+
+    def _key(self, location_id: str | None) -> str:
+        if location_id:
+            return f"location:{location_id}"
+        if self.user_type == "Company":
+            if not self.company_id:
+                raise ConfigError(
+                    "OAuthApp(user_type='Company') needs company_id=... or a prior exchange_code()"
+                )
+            return f"company:{self.company_id}"
+        if not self.default_location_id:
+            raise ConfigError("no location_id: pass location_id= to the client or to the call")
+        return f"location:{self.default_location_id}"
+
+    def _mints(self, key: str) -> bool:
+        return self.user_type == "Company" and key.startswith("location:")
+
+    def _usable(self, key: str, token: Token) -> bool:
+        return self._dead.get(key) != token.access_token and not token.expires_within(
+            self.refresh_skew
+        )
+
+    def _adopt(self, key: str, token: Token) -> None:
+        self._cache[key] = token
+        if self._dead.get(key) != token.access_token:
+            self._dead.pop(key, None)
+
+    async def _renew(self, key: str) -> Token:
+        async with self.store.lock(key):
+            current = self._unsaved.get(key)
+            if current is not None:
+                await self.store.save(key, current)
+                del self._unsaved[key]
+            else:
+                current = await self.store.load(key)
+            if current is not None and self._usable(key, current):
+                self._adopt(key, current)  # another process renewed it while we waited
+                return current
+            fresh = await self._obtain(key, current)
+            try:
+                await self.store.save(key, fresh)
+            except Exception:
+                # Keep the pair: its refresh token is the only live one. Saved on the next try.
+                self._unsaved[key] = fresh
+                log.warning("could not save the renewed token for %s; will retry", key)
+                raise
+            self._adopt(key, fresh)
+            return fresh
+
+    async def _obtain(self, key: str, current: Token | None) -> Token:
+        kind, ident = key.split(":", 1)
+        if current is not None and current.refresh_token:
+            try:
+                return await self._refresh(current)
+            except TokenRefreshError as err:
+                if not self._mints(key):
+                    raise
+                log.info(
+                    "refreshing the token of location %s failed (%s); minting a new one from "
+                    "the company token",
+                    ident,
+                    type(err).__name__,
+                )
+        if self._mints(key):
+            return await self._mint(ident)
+        if current is None:
+            raise ConfigError(
+                f"no OAuth token stored for {kind} {ident!r}: send the user through "
+                "authorization_url() and exchange_code() first"
+            )
+        raise ReauthorizationRequired(
+            status=401,
+            operation="oauth.refresh",
+            method="POST",
+            url=TOKEN_PATH,
+            messages=[
+                f"the token of {kind} {ident} expired and has no refresh token: "
+                "re-authorise the app (authorization_url(), then exchange_code())"
+            ],
+        )
+
+    async def _refresh(self, current: Token) -> Token:
+        assert current.refresh_token is not None
+        form = self._grant_form(
+            "refresh_token",
+            refresh_token=current.refresh_token,
+            user_type=current.user_type or self.user_type,
+        )
+        log.debug(
+            "refreshing the %s token of %s",
+            current.user_type,
+            current.location_id or current.company_id,
+        )
+        fresh = await self._token_call(self._bound(), "oauth.refresh", TOKEN_PATH, form)
+        # Not every answer repeats every field; an absent refresh token was not rotated.
+        return msgspec.structs.replace(
+            fresh,
+            refresh_token=fresh.refresh_token or current.refresh_token,
+            scope=fresh.scope or current.scope,
+            user_type=fresh.user_type or current.user_type,
+            location_id=fresh.location_id or current.location_id,
+            company_id=fresh.company_id or current.company_id,
+            user_id=fresh.user_id or current.user_id,
+        )
+
+    async def _mint(self, location_id: str) -> Token:
+        log.debug("minting a location token for %s from the company token", location_id)
+        for attempt in (1, 2):
+            company = await self.token(None)
+            form = {
+                "companyId": company.company_id or self.company_id or "",
+                "locationId": location_id,
+            }
+            try:
+                fresh = await self._token_call(
+                    self._bound(),
+                    "oauth.location_token",
+                    LOCATION_TOKEN_PATH,
+                    form,
+                    bearer=company.access_token,
+                    version=True,
+                )
+            except TokenRefreshError as err:
+                # The company token may have been revoked or expired early: renew it once.
+                if err.status == 401 and attempt == 1:
+                    await self.invalidate(None, company.access_token)
+                    continue
+                raise
+            return msgspec.structs.replace(
+                fresh,
+                user_type="Location",
+                location_id=fresh.location_id or location_id,
+                company_id=fresh.company_id or company.company_id,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _bound(self) -> TokenTransport:
+        if self._transport is None:
+            raise ConfigError(
+                "OAuthApp has no transport: use it through a Client, or call "
+                "bind(AiohttpTokenTransport(session))"
+            )
+        return self._transport
+
+    def _grant_form(self, grant_type: str, **fields: str) -> dict[str, str]:
+        return {
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,
+            "grant_type": grant_type,
+            **fields,
+        }
+
+    async def _token_call(
+        self,
+        transport: TokenTransport,
+        operation: str,
+        path: str,
+        form: Mapping[str, str],
+        *,
+        bearer: str | None = None,
+        version: bool = False,
+    ) -> Token:
+        # A minted location token spends nothing; a code or refresh token is single-use.
+        spends_grant = path == TOKEN_PATH
+        secrets = [v for k, v in form.items() if k in _SECRET_FIELDS]
+        if bearer is not None:
+            secrets.append(bearer)
+        attempt = 0
+        while True:
+            try:
+                status, body = await transport.post_form(path, form, bearer=bearer, version=version)
+                break
+            except TransportError as err:
+                if not err.sent and attempt < _CONNECT_RETRIES:
+                    await asyncio.sleep(_CONNECT_RETRY_DELAY * 2**attempt)
+                    attempt += 1
+                    continue
+                if not err.sent or not spends_grant:
+                    raise
+                raise TokenRefreshError(
+                    status=0,
+                    operation=operation,
+                    method="POST",
+                    url=path,
+                    messages=[
+                        f"no answer from the token endpoint ({type(err).__name__}); the grant "
+                        "may have been used, so it was not sent again"
+                    ],
+                ) from err
+        if 200 <= status < 300:
+            try:
+                return _decode_token(body)
+            except (msgspec.DecodeError, ValueError) as err:
+                # The body may hold tokens: never keep it on the exception.
+                raise TokenRefreshError(
+                    status=status,
+                    operation=operation,
+                    method="POST",
+                    url=path,
+                    messages=[f"unreadable token response: {_scrub(str(err), secrets)}"],
+                ) from err
+        raise _token_error(status, _scrub_bytes(body, secrets), operation, path, secrets)
+
+
+_SECRET_FIELDS = frozenset({"client_secret", "refresh_token", "code"})
+
+
+async def _run_to_completion(work: Awaitable[T]) -> T:
+    # The task finishes (and saves the new token) even if the caller is cancelled meanwhile.
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await asyncio.shield(task)
+
+
+def _key_of(token: Token) -> str:
+    if token.user_type == "Company" and token.company_id:
+        return f"company:{token.company_id}"
+    if token.location_id:
+        return f"location:{token.location_id}"
+    if token.company_id:
+        return f"company:{token.company_id}"
+    raise TokenRefreshError(
+        status=200,
+        operation="oauth.exchange_code",
+        method="POST",
+        url=TOKEN_PATH,
+        messages=["the token response names neither a locationId nor a companyId"],
+    )
+
+
+class _TokenWire(msgspec.Struct, kw_only=True):
+    """A token response in v2 (snake_case tokens, camelCase ids) or v3 (all camelCase) form."""
+
+    access_token: str | None = None
+    access_token_camel: str | None = msgspec.field(default=None, name="accessToken")
+    refresh_token: str | None = None
+    refresh_token_camel: str | None = msgspec.field(default=None, name="refreshToken")
+    expires_in: float | None = None
+    expires_in_camel: float | None = msgspec.field(default=None, name="expiresIn")
+    scope: str | list[str] | None = None
+    user_type: str | None = msgspec.field(default=None, name="userType")
+    user_type_snake: str | None = msgspec.field(default=None, name="user_type")
+    location_id: str | None = msgspec.field(default=None, name="locationId")
+    location_id_snake: str | None = msgspec.field(default=None, name="location_id")
+    company_id: str | None = msgspec.field(default=None, name="companyId")
+    company_id_snake: str | None = msgspec.field(default=None, name="company_id")
+    user_id: str | None = msgspec.field(default=None, name="userId")
+    user_id_snake: str | None = msgspec.field(default=None, name="user_id")
+
+
+_WIRE_DECODER = msgspec.json.Decoder(_TokenWire, strict=False)
+
+
+def _decode_token(body: bytes, *, now: float | None = None) -> Token:
+    wire = _WIRE_DECODER.decode(body)
+    access = wire.access_token or wire.access_token_camel
+    if not access:
+        raise ValueError("no access token in the response")
+    expires_in = wire.expires_in if wire.expires_in is not None else wire.expires_in_camel
+    issued = time.time() if now is None else now
+    scope = " ".join(wire.scope) if isinstance(wire.scope, list) else (wire.scope or "")
+    return Token(
+        access_token=access,
+        refresh_token=wire.refresh_token or wire.refresh_token_camel,
+        expires_at=None if expires_in is None else issued + expires_in,
+        scope=scope,
+        user_type=wire.user_type or wire.user_type_snake,
+        location_id=wire.location_id or wire.location_id_snake,
+        company_id=wire.company_id or wire.company_id_snake,
+        user_id=wire.user_id or wire.user_id_snake,
+    )
+
+
+class _ErrorWire(msgspec.Struct, kw_only=True):
+    error: str | None = None
+    error_description: str | None = None
+    message: str | list[str] | None = None
+    trace_id: str | None = msgspec.field(default=None, name="traceId")
+
+
+def _token_error(
+    status: int, body: bytes, operation: str, path: str, secrets: Sequence[str]
+) -> TokenRefreshError:
+    try:
+        wire = msgspec.json.decode(body, type=_ErrorWire, strict=False)
+    except msgspec.DecodeError:
+        wire = _ErrorWire()
+    messages = [wire.message] if isinstance(wire.message, str) else list(wire.message or [])
+    if wire.error_description:
+        messages.insert(0, wire.error_description)
+    messages = [_scrub(m, secrets) for m in messages]
+    invalid_grant = wire.error == "invalid_grant" or any("invalid_grant" in m for m in messages)
+    cls: type[TokenRefreshError] = TokenRefreshError
+    if invalid_grant and 400 <= status < 500:
+        cls = ReauthorizationRequired
+        messages.append(
+            "the grant is spent, expired or revoked: re-authorise the app "
+            "(send the user to authorization_url(), then exchange_code())"
+        )
+    return cls(
+        status=status,
+        operation=operation,
+        method="POST",
+        url=path,
+        messages=messages,
+        error=wire.error,
+        trace_id=wire.trace_id,
+        body=body,
+    )
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def _scrub_bytes(body: bytes, secrets: Sequence[str]) -> bytes:
+    for secret in secrets:
+        if secret:
+            body = body.replace(secret.encode(), _REDACTED.encode())
+    return body
