@@ -576,7 +576,7 @@ class OAuthApp:
                     url=path,
                     messages=[f"unreadable token response: {_scrub(str(err), secrets)}"],
                 ) from err
-        raise _token_error(status, _scrub_bytes(body, secrets), operation, path, secrets)
+        raise _token_error(status, body, operation, path, secrets)
 
 
 _SECRET_FIELDS = frozenset({"client_secret", "refresh_token", "code"})
@@ -658,6 +658,7 @@ class _ErrorWire(msgspec.Struct, kw_only=True):
 def _token_error(
     status: int, body: bytes, operation: str, path: str, secrets: Sequence[str]
 ) -> TokenRefreshError:
+    body = _scrub_bytes(body, secrets)
     try:
         wire = msgspec.json.decode(body, type=_ErrorWire, strict=False)
     except msgspec.DecodeError:
