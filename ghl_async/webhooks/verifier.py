@@ -84,18 +84,20 @@ class WebhookVerifier:
         if seen_ttl is not None and seen_ttl <= 0:
             raise ConfigError("seen_ttl must be positive")
         crypto.require_cryptography()
+        if ed25519_public_key is None:
+            ed25519_public_key = HIGHLEVEL_ED25519_PUBLIC_KEY
+        if rsa_public_key is None:
+            rsa_public_key = HIGHLEVEL_RSA_PUBLIC_KEY
         self._ed25519: tuple[Ed25519PublicKey, ...] = tuple(
-            crypto.load_ed25519_public_key(pem)
-            for pem in _pems(ed25519_public_key or HIGHLEVEL_ED25519_PUBLIC_KEY)
+            crypto.load_ed25519_public_key(pem) for pem in _pems(ed25519_public_key)
         )
-        self._rsa: tuple[RSAPublicKey, ...] = ()
-        if accept_rsa:
-            self._rsa = tuple(
-                crypto.load_rsa_public_key(pem)
-                for pem in _pems(rsa_public_key or HIGHLEVEL_RSA_PUBLIC_KEY)
-            )
         if not self._ed25519:
             raise ConfigError("at least one Ed25519 public key is needed")
+        self._rsa: tuple[RSAPublicKey, ...] = ()
+        if accept_rsa:
+            self._rsa = tuple(crypto.load_rsa_public_key(pem) for pem in _pems(rsa_public_key))
+            if not self._rsa:
+                raise ConfigError("at least one RSA public key is needed (or accept_rsa=False)")
         self.tolerance = tolerance
         self.dedupe = dedupe
         self.seen_store: SeenStore = seen_store if seen_store is not None else MemorySeenStore()
