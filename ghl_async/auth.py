@@ -249,6 +249,7 @@ class OAuthApp:
         self._cache: dict[str, Token] = {}
         self._dead: dict[str, str] = {}  # key -> the access token a 401 rejected
         self._unsaved: dict[str, Token] = {}  # key -> a new pair whose save failed
+        self._refused: dict[str, str] = {}  # key -> a refresh token answered by invalid_grant
         self._flights: dict[str, asyncio.Future[Token]] = {}
 
     def __repr__(self) -> str:
@@ -401,6 +402,8 @@ class OAuthApp:
         self._cache[key] = token
         if self._dead.get(key) != token.access_token:
             self._dead.pop(key, None)
+        if self._refused.get(key) != token.refresh_token:
+            self._refused.pop(key, None)
 
     async def _renew(self, key: str) -> Token:
         async with self.store.lock(key):
@@ -426,10 +429,17 @@ class OAuthApp:
 
     async def _obtain(self, key: str, current: Token | None) -> Token:
         kind, ident = key.split(":", 1)
-        if current is not None and current.refresh_token:
+        refusal: ReauthorizationRequired | None = None
+        spent = self._refused.get(key)
+        if current is not None and spent is not None and current.refresh_token == spent:
+            # Refused before: sending it again cannot succeed, and a spent token stays unsent.
+            refusal = _reauthorize(kind, ident, "its refresh token was refused (invalid_grant)")
+        elif current is not None and current.refresh_token:
             try:
                 return await self._refresh(current)
             except TokenRefreshError as err:
+                if isinstance(err, ReauthorizationRequired):
+                    self._refused[key] = current.refresh_token
                 if not self._mints(key):
                     raise
                 log.info(
@@ -445,16 +455,7 @@ class OAuthApp:
                 f"no OAuth token stored for {kind} {ident!r}: send the user through "
                 "authorization_url() and exchange_code() first"
             )
-        raise ReauthorizationRequired(
-            status=401,
-            operation="oauth.refresh",
-            method="POST",
-            url=TOKEN_PATH,
-            messages=[
-                f"the token of {kind} {ident} expired and has no refresh token: "
-                "re-authorise the app (authorization_url(), then exchange_code())"
-            ],
-        )
+        raise refusal or _reauthorize(kind, ident, "it has no refresh token")
 
     async def _refresh(self, current: Token) -> Token:
         assert current.refresh_token is not None
@@ -587,6 +588,19 @@ async def _run_to_completion(work: Awaitable[T]) -> T:
     task = asyncio.ensure_future(work)
     task.add_done_callback(lambda done: done.cancelled() or done.exception())
     return await asyncio.shield(task)
+
+
+def _reauthorize(kind: str, ident: str, why: str) -> ReauthorizationRequired:
+    return ReauthorizationRequired(
+        status=401,
+        operation="oauth.refresh",
+        method="POST",
+        url=TOKEN_PATH,
+        messages=[
+            f"the token of {kind} {ident} cannot be renewed ({why}): re-authorise the app "
+            "(send the user to authorization_url(), then exchange_code())"
+        ],
+    )
 
 
 def _key_of(token: Token) -> str:
