@@ -1,0 +1,161 @@
+"""Scenario sizes and the workloads, written once and shared by every contender."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from benchmarks import payloads
+from benchmarks.contenders import Contender, ident
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each scenario is. `FULL` is what `make bench` runs; `QUICK` is a smoke run."""
+
+    get_sequential: int = 2_000
+    get_concurrent: int = 10_000
+    concurrency: int = 64
+    walk_business: int = 20_000
+    page_limit: int = 100
+    post_concurrent: int = 2_000
+    decode_loops: int = 200
+    decode_batches: int = 5
+    memory_small: int = 10_000
+    memory_large: int = 100_000
+    rate_limited_requests: int = 200
+    rate_limited_concurrency: int = 16
+    rule_max: int = 20
+    rule_interval_ms: int = 1_000
+    capacity_requests: int = 10_000
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain dict for the JSON report."""
+        return asdict(self)
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    get_sequential=30, get_concurrent=200, concurrency=16, walk_business=500,
+    post_concurrent=40, decode_loops=10, decode_batches=2, memory_small=200, memory_large=1_000,
+    rate_limited_requests=30, rate_limited_concurrency=8, rule_max=10, rule_interval_ms=150,
+    capacity_requests=200,
+)
+
+# The four throughput scenarios: (name, description template, request count).
+THROUGHPUT = ("get_sequential", "get_concurrent", "walk_business", "post_concurrent")
+ALL_SCENARIOS = (*THROUGHPUT, "decode_page", "memory_walk", "rate_limited_sync",
+                 "server_capacity")
+
+
+def describe(name: str, s: Sizes) -> str:
+    """One line saying exactly what a scenario does at these sizes."""
+    return {
+        "get_sequential": f"{s.get_sequential:,} sequential GET /contacts/{{id}}",
+        "get_concurrent": f"{s.get_concurrent:,} GET /contacts/{{id}} at concurrency "
+                          f"{s.concurrency}",
+        "walk_business": f"walk {s.walk_business:,} business contacts, {s.page_limit} per page "
+                         f"({-(-s.walk_business // s.page_limit)} sequential GETs)",
+        "post_concurrent": f"{s.post_concurrent:,} POST /contacts/ at concurrency "
+                           f"{s.concurrency}",
+        "decode_page": f"decode one {s.page_limit}-contact page (µs per page)",
+        "memory_walk": f"tracemalloc peak walking {s.memory_small:,} vs {s.memory_large:,} "
+                       "contacts",
+        "rate_limited_sync": f"{s.rate_limited_requests} GETs at concurrency "
+                             f"{s.rate_limited_concurrency} against a {s.rule_max} requests / "
+                             f"{s.rule_interval_ms} ms per-location rule",
+        "server_capacity": f"baseline client, {s.capacity_requests:,} GETs at concurrency "
+                           f"{s.concurrency} from 1 vs 2 load processes",
+    }[name]
+
+
+def requests_of(name: str, s: Sizes) -> int:
+    """HTTP requests one run of a throughput scenario makes."""
+    return {
+        "get_sequential": s.get_sequential,
+        "get_concurrent": s.get_concurrent,
+        # one request per page, plus none extra: the walk stops once skip reaches `count`
+        "walk_business": -(-s.walk_business // s.page_limit),
+        "post_concurrent": s.post_concurrent,
+    }[name]
+
+
+async def _workers(n: int, concurrency: int, job: Callable[[int], Awaitable[None]]) -> None:
+    # A fixed set of workers pulling from one counter: the same scheduling cost for every
+    # contender, without 10,000 pending tasks.
+    counter = iter(range(n))
+
+    async def worker() -> None:
+        for i in counter:
+            await job(i)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, n))))
+
+
+async def get_sequential(c: Contender, s: Sizes) -> None:
+    """Fetch contacts one after another, checking each answer."""
+    ids = payloads.contact_ids()
+    for i, cid in zip(range(s.get_sequential), itertools.cycle(ids)):
+        contact = await c.get(cid)
+        if ident(contact) != cid:
+            raise AssertionError(f"request {i}: asked {cid}, got {ident(contact)}")
+
+
+async def get_concurrent(c: Contender, s: Sizes, n: int | None = None,
+                         concurrency: int | None = None) -> None:
+    """Fetch contacts from `concurrency` workers, checking each answer."""
+    ids = payloads.contact_ids()
+
+    async def job(i: int) -> None:
+        cid = ids[i % len(ids)]
+        contact = await c.get(cid)
+        if ident(contact) != cid:
+            raise AssertionError(f"request {i}: asked {cid}, got {ident(contact)}")
+
+    await _workers(s.get_concurrent if n is None else n,
+                   s.concurrency if concurrency is None else concurrency, job)
+
+
+async def walk(c: Contender, size: int, limit: int) -> int:
+    """Walk a business of `size` contacts; return how many were yielded (contacts dropped)."""
+    count = 0
+    async for contact in c.walk(payloads.business_id(size), limit):
+        if not ident(contact):
+            raise AssertionError("contact without id")
+        count += 1
+    if count != size:
+        raise AssertionError(f"walked {count} contacts, expected {size}")
+    return count
+
+
+async def walk_business(c: Contender, s: Sizes) -> None:
+    """The 20,000-contact walk."""
+    await walk(c, s.walk_business, s.page_limit)
+
+
+async def post_concurrent(c: Contender, s: Sizes) -> None:
+    """Create contacts from `concurrency` workers."""
+    async def job(i: int) -> None:
+        created = await c.create(i)
+        if not ident(created):
+            raise AssertionError("created contact without id")
+
+    await _workers(s.post_concurrent, s.concurrency, job)
+
+
+WORKLOADS: dict[str, Callable[[Contender, Sizes], Awaitable[Any]]] = {
+    "get_sequential": get_sequential,
+    "get_concurrent": get_concurrent,
+    "walk_business": walk_business,
+    "post_concurrent": post_concurrent,
+}
+
+
+def warmup_sizes(s: Sizes) -> Sizes:
+    """Tiny sizes that touch every code path once before timing starts."""
+    return Sizes(get_sequential=5, get_concurrent=min(s.concurrency * 2, 128),
+                 concurrency=s.concurrency, walk_business=2 * s.page_limit,
+                 page_limit=s.page_limit, post_concurrent=min(s.concurrency, 64))
