@@ -81,7 +81,9 @@ class _Reader:
         line = self.line_of(path)
         where = f"{self.origin}:{line}" if line else self.origin
         keys = ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
-        raise ConfigError(f"{where}: {keys}: {message}" if keys else f"{where}: {message}")
+        if not keys or message.startswith(f"{keys}:"):
+            raise ConfigError(f"{where}: {message}")
+        raise ConfigError(f"{where}: {keys}: {message}")
 
     # -- typed getters ---------------------------------------------------------------------
 
@@ -251,12 +253,13 @@ def from_dict(
         r.fail(("require_one_of",), "expected a list of contact field names")
     prefix = data.get("custom_field_prefix")
     location = data.get("location_id")
+    full_name = _full_name(r, data.get("full_name"), country, order)
     try:
         return ContactMapping(
             fields=fields,
             custom_fields=custom,
             tags=tags,
-            full_name=r.texts(data["full_name"], ("full_name",)) if "full_name" in data else None,
+            full_name=full_name,
             custom_field_prefix=r.text(prefix, ("custom_field_prefix",)) if prefix else None,
             known_custom_fields=cast("Mapping[str, str] | list[str] | None", known),
             default_country=country,
@@ -266,6 +269,19 @@ def from_dict(
         )
     except ConfigError as err:
         r.fail(_guess_path(str(err), data), str(err))
+
+
+def _full_name(
+    reader: _Reader, spec: object, country: str | None, order: DateOrder
+) -> FieldRule | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, Mapping):
+        return FieldRule(reader.texts(spec, ("full_name",)))
+    table = reader.table(spec, ("full_name",))
+    reader.keys(table, _FIELD, ("full_name",))
+    return _build(reader, ("full_name",), FieldRule,
+                  _rule_parts(reader, table, ("full_name",), country, order))  # fmt: skip
 
 
 def _build(reader: _Reader, path: Path_, kind: type[_R], parts: dict[str, object]) -> _R:

@@ -56,10 +56,6 @@ _E164: Final = re.compile(r"^\+[1-9]\d{6,14}$")
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COUNTRY: Final = re.compile(r"^[A-Z]{2}$")
 _HONORIFICS: Final = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "rev"})
-_PARTICLES: Final = frozenset(
-    ["van", "von", "de", "der", "den", "da", "di", "del", "della", "du", "la", "le", "st", "bin",
-     "al", "ter", "ten"]
-)  # fmt: skip
 
 
 class MappingError(GHLError, ValueError):
@@ -249,7 +245,7 @@ class ContactMapping:
         fields: Mapping[str, FieldRule | str],
         custom_fields: Sequence[CustomFieldRule] = (),
         tags: Sequence[TagRule | str] = (),
-        full_name: str | Sequence[str] | None = None,
+        full_name: str | Sequence[str] | FieldRule | None = None,
         custom_field_prefix: str | None = None,
         known_custom_fields: Mapping[str, str] | Collection[str] | None = None,
         default_country: str | None = None,
@@ -289,7 +285,11 @@ class ContactMapping:
             if tag_rule.value is None and tag_rule.source is None:
                 raise ConfigError("a tag rule needs a constant 'value', a 'from' column, or both")
             self._tags.append((tag_rule, tuple(tag_rule.transforms or (t.trim(),))))
-        self.full_name = _columns(full_name)
+        if full_name is None:
+            self._full_name: _Plan | None = None
+        else:
+            name_rule = full_name if isinstance(full_name, FieldRule) else FieldRule(full_name)
+            self._full_name = self._plan("name", name_rule, (t.collapse(),))
         unknown = [n for n in require_one_of if normalise_target(n) not in TARGETS]
         if unknown:
             raise ConfigError(f"require_one_of names unknown fields: {', '.join(unknown)}")
@@ -339,7 +339,8 @@ class ContactMapping:
             hint = suggest(rule.key, self.known_custom_fields)
             raise ConfigError(f"unknown custom field key {rule.key!r}{hint}")
         ident = {"key": rule.key} if rule.key is not None else {"id": name}
-        return ident, self._plan(f"customFields.{name}", rule, (t.trim(),))
+        # Numbers and lists from JSON records stay what they are; only text is trimmed.
+        return ident, self._plan(f"customFields.{name}", rule, (_TRIM_TEXT,))
 
     # -- mapping ---------------------------------------------------------------------------
 
@@ -364,7 +365,7 @@ class ContactMapping:
                     error = MappingError(index, target, str(err), column=_first(plan.columns))
             if error is not None:
                 errors.append(error)
-        self._split_name(record, values)
+        self._split_name(record, index, values, errors)
         for target, value in values.items():
             wire[TARGETS[target]] = value
         custom = self._map_custom(record, index, errors)
@@ -399,18 +400,20 @@ class ContactMapping:
             raise first
         return result.contact
 
-    def _split_name(self, record: Record, values: dict[str, t.Value]) -> None:
-        if not self.full_name or "first_name" in values or "last_name" in values:
+    def _split_name(
+        self, record: Record, index: int, values: dict[str, t.Value], errors: list[MappingError]
+    ) -> None:
+        if self._full_name is None or "first_name" in values or "last_name" in values:
             return
-        for column in self.full_name:
-            raw = _lookup(record, column)
-            if isinstance(raw, str) and raw.strip():
-                first, last = split_name(raw)
-                if first:
-                    values["first_name"] = first
-                if last:
-                    values["last_name"] = last
-                return
+        value, error = self._full_name.run(record, index)
+        if error is not None:
+            errors.append(error)
+        elif isinstance(value, str):
+            first, last = split_name(value)
+            if first:
+                values["first_name"] = first
+            if last:
+                values["last_name"] = last
 
     def _map_custom(
         self, record: Record, index: int, errors: list[MappingError]
@@ -475,6 +478,9 @@ class ContactMapping:
         return list(tags)
 
 
+_TRIM_TEXT: Final = t.Transform("trim", lambda v: v.strip() if isinstance(v, str) else v)
+
+
 def _parts(value: t.Value, separator: str) -> list[str]:
     items = value if isinstance(value, list) else str(value).split(separator)
     return [item.strip() for item in items if item.strip()]
@@ -534,6 +540,6 @@ def split_name(full: str) -> tuple[str, str]:
     if len(words) > 2 and re.fullmatch(r"(jr|sr|[iv]+)\.?", words[-1], re.I):
         suffix = [words.pop()]
     cut = len(words) - 1
-    while cut > 1 and words[cut - 1].lower() in _PARTICLES:
+    while cut > 1 and words[cut - 1].lower() in t.PARTICLES:
         cut -= 1
     return " ".join(words[:cut]), " ".join(words[cut:] + suffix)

@@ -20,6 +20,7 @@ from ghl_async.mapping._phone import resolve_country, to_e164
 
 __all__ = [
     "NAMES",
+    "PARTICLES",
     "Transform",
     "Value",
     "boolean",
@@ -31,6 +32,7 @@ __all__ = [
     "integer",
     "lower",
     "map_values",
+    "name_case",
     "number",
     "phone",
     "split",
@@ -89,6 +91,31 @@ def upper() -> Transform:
 def title() -> Transform:
     """Title-case (``"ada LOVELACE"`` -> ``"Ada Lovelace"``)."""
     return _on_text("title", str.title)
+
+
+PARTICLES: Final = frozenset(
+    "van von de der den da di del della du la le st bin al ter ten".split()  # noqa: SIM905
+)
+"""Surname particles: kept lower-case and kept with the last name."""
+
+
+def _word_case(word: str, first: bool) -> str:
+    if word != word.lower() and word != word.upper():
+        return word  # mixed case was typed on purpose: "McCarthy", "DeVito"
+    if not first and word.lower() in PARTICLES:
+        return word.lower()
+    # Every letter run capitalised: "mary-jane" -> "Mary-Jane", "o'neil" -> "O'Neil".
+    return re.sub(r"[^\W\d_]+", lambda m: m[0][:1].upper() + m[0][1:].lower(), word)
+
+
+def _name_case(text: str) -> str:
+    return " ".join(_word_case(w, i == 0) for i, w in enumerate(text.split()))
+
+
+def name_case() -> Transform:
+    """Title-case each word typed all in lower or upper case ("ADA de LA cruz" -> "Ada de la
+    Cruz"); words in mixed case stay as typed, surname particles stay lower-case."""
+    return _on_text("name_case", _name_case)
 
 
 def collapse() -> Transform:
@@ -241,6 +268,7 @@ _SIMPLE: Final[dict[str, Callable[[], Transform]]] = {
     "upper": upper,
     "title": title,
     "collapse": collapse,
+    "name_case": name_case,
     "digits": digits,
     "email": email,
     "number": number,
