@@ -1,14 +1,37 @@
-"""Rate-limit state: HighLevel's ``X-RateLimit-*`` headers, parsed.
+"""Rate limits: HighLevel's ``X-RateLimit-*`` headers, and one token bucket per location.
 
-(The per-location token buckets are added here by the client.)
+HighLevel allows 100 requests per 10 s per app per resource (location or company) and counts
+them in a window: at most ``requests`` inside any ``period``. aiolimiter's leaky bucket
+(``AsyncLimiter(100, 10)``) does not keep that promise by itself: a full bucket admits a burst
+of 100, then refills at 10/s, so the first 10 s can see 200 requests and a 429. Each
+:class:`Bucket` therefore has two stages:
+
+1. an :class:`aiolimiter.AsyncLimiter` that shapes the traffic: by default it allows the whole
+   burst HighLevel allows; ``RateLimit(burst=1)`` turns it into a smooth pacer;
+2. a window log (the admission times of the last ``requests`` calls) that admits a call only
+   when the oldest of them left the window, plus a small ``margin`` for network jitter. This is
+   exactly HighLevel's rule, so a long run goes at ``requests / (period + margin)`` (99% of the
+   allowed rate by default) and never past it.
+
+The server's own counters feed back in: ``X-RateLimit-Remaining`` lower than our log expects
+(another process uses the same app and location) fills the log, and a 429 pauses the bucket
+for its ``Retry-After``. The daily quota is reported (:class:`RateLimitInfo`), not enforced.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
-__all__ = ["RateLimitInfo"]
+from aiolimiter import AsyncLimiter
+
+from ghl_async import defaults
+from ghl_async.errors import ConfigError
+
+__all__ = ["Bucket", "RateLimit", "RateLimitInfo", "RateLimiter", "window_wait"]
 
 
 def _int(headers: Mapping[str, str], name: str) -> int | None:
@@ -45,3 +68,146 @@ class RateLimitInfo:
 
 
 _EMPTY = RateLimitInfo()
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The burst rule to keep to, per location (or company).
+
+    Args:
+        requests: at most this many requests in any window of ``period`` seconds.
+        period: the window, in seconds.
+        burst: how many requests may leave at once (default: ``requests``, as HighLevel
+            allows); ``1`` spaces every request evenly.
+        margin: seconds added to the window against network jitter (default: 1% of
+            ``period``).
+    """
+
+    requests: int = defaults.RATE_LIMIT_REQUESTS
+    period: float = defaults.RATE_LIMIT_PERIOD
+    burst: int | None = None
+    margin: float | None = None
+
+    def __post_init__(self) -> None:
+        if not _integer(self.requests):
+            raise ConfigError(f"RateLimit.requests must be an int, not {self.requests!r}")
+        if self.requests < 1:
+            raise ConfigError(f"RateLimit.requests must be at least 1, not {self.requests}")
+        if not (_number(self.period) and self.period > 0):
+            raise ConfigError(f"RateLimit.period must be a positive number, not {self.period!r}")
+        if self.burst is not None and not (
+            _integer(self.burst) and 1 <= self.burst <= self.requests
+        ):
+            raise ConfigError(f"RateLimit.burst must be an int in 1..requests, not {self.burst!r}")
+        if self.margin is not None and not (_number(self.margin) and self.margin >= 0):
+            raise ConfigError(f"RateLimit.margin must be a number >= 0, not {self.margin!r}")
+
+    @property
+    def span(self) -> float:
+        """Seconds an admission stays in the window log: the period plus the margin."""
+        margin = self.period * 0.01 if self.margin is None else self.margin
+        return self.period + margin
+
+
+def _integer(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def window_wait(log: deque[float], now: float, requests: int, span: float) -> float:
+    """Seconds to wait before one more request keeps ``requests`` per ``span`` (0 = go now).
+
+    ``log`` holds the admission times of (at most) the last ``requests`` requests, oldest
+    first. A new request may leave once the oldest of those is ``span`` old.
+    """
+    if len(log) < requests:
+        return 0.0
+    return max(log[0] + span - now, 0.0)
+
+
+def padding(log: deque[float], now: float, requests: int, period: float, remaining: int) -> int:
+    """How many admissions the server counted that ``log`` does not know about.
+
+    ``remaining`` is the server's ``X-RateLimit-Remaining``. Our own free slots are
+    ``requests`` minus our admissions inside the current window; when the server has fewer
+    free slots, someone else (another process, another client) used the difference.
+    """
+    in_window = 0
+    floor = now - period
+    for stamp in reversed(log):
+        if stamp <= floor:
+            break
+        in_window += 1
+    return max(requests - in_window - max(remaining, 0), 0)
+
+
+class Bucket:
+    """The limiter of one location (or company): see the module docstring."""
+
+    __slots__ = ("_limiter", "_lock", "_log", "_paused_until", "rule")
+
+    def __init__(self, rule: RateLimit) -> None:
+        self.rule = rule
+        burst = rule.requests if rule.burst is None else rule.burst
+        self._limiter = AsyncLimiter(burst, rule.period * burst / rule.requests)
+        self._log: deque[float] = deque(maxlen=rule.requests)
+        # FIFO among callers that must wait for the window; the fast path never touches it.
+        self._lock = asyncio.Lock()
+        self._paused_until = 0.0
+
+    async def acquire(self) -> None:
+        """Wait until one more request keeps the rule, and count it."""
+        await self._limiter.acquire()
+        loop = asyncio.get_running_loop()
+        if not self._lock.locked():
+            now = loop.time()
+            if self._wait(now) <= 0.0:
+                self._log.append(now)
+                return
+        async with self._lock:
+            while True:
+                now = loop.time()
+                wait = self._wait(now)
+                if wait <= 0.0:
+                    break
+                await asyncio.sleep(wait)
+            self._log.append(now)
+
+    def _wait(self, now: float) -> float:
+        rule = self.rule
+        log_wait = window_wait(self._log, now, rule.requests, rule.span)
+        return max(log_wait, self._paused_until - now)
+
+    def observe(self, remaining: int) -> None:
+        """Take the server's ``X-RateLimit-Remaining`` into account."""
+        now = asyncio.get_running_loop().time()
+        rule = self.rule
+        extra = padding(self._log, now, rule.requests, rule.period, remaining)
+        # Stamped now: the latest moment those unknown requests can have happened, so they
+        # are assumed to leave the window last (never too early).
+        self._log.extend([now] * extra)
+
+    def pause(self, seconds: float) -> None:
+        """Admit nothing for ``seconds`` (the server answered 429 with a ``Retry-After``)."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(until, self._paused_until)
+
+
+class RateLimiter:
+    """The buckets of one client, by rate key (location or company id), made on first use."""
+
+    __slots__ = ("_buckets", "rule")
+
+    def __init__(self, rule: RateLimit) -> None:
+        self.rule = rule
+        self._buckets: dict[str, Bucket] = {}
+
+    def bucket(self, key: str) -> Bucket:
+        """The bucket of ``key``."""
+        found = self._buckets.get(key)
+        if found is None:
+            found = self._buckets[key] = Bucket(self.rule)
+        return found

@@ -1,0 +1,603 @@
+"""The one request pipeline, over one aiohttp session.
+
+Every call takes the same path: validate the arguments (before any I/O) → then, per attempt,
+**rate-limit** acquire (per location) → **bearer token** → send → read the whole body and
+release the connection → record the ``X-RateLimit-*`` headers → on 2xx decode with the route's
+cached decoder; otherwise map the status to an exception, or retry as :mod:`ghl_async.retry`
+decides. A 401 makes the auth invalidate the token it gave and, if it can get another, the call
+is retried once with it.
+
+Two classes: :class:`Transport` is what ``Client.with_options`` siblings share (the aiohttp
+session, auth, rate-limit buckets, per-route plans); it is also the auth's
+:class:`~ghl_async.auth.TokenTransport`. :class:`Session` adds one sibling's options (timeout,
+retry policy, default location) and runs the calls.
+
+Hot path: everything that depends only on the route (URL pieces, decoder, body validator,
+idempotency) is computed once per route in a :class:`_Plan`; the header dict is cached per
+token; nothing is formatted for logging unless DEBUG is enabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from operator import attrgetter
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from urllib.parse import quote
+
+import aiohttp
+import msgspec
+
+from ghl_async.errors import (
+    AmbiguousWriteError,
+    APIError,
+    ConfigError,
+    DecodeError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeout,
+    TransportError,
+    error_class_for,
+)
+from ghl_async.models import Body, Contact, ContactsPage, Query
+from ghl_async.ratelimit import RateLimit, RateLimiter, RateLimitInfo
+from ghl_async.retry import Outcome, RetryPolicy, outcome_of, parse_retry_after, retry_delay
+from ghl_async.routes import Route
+
+if TYPE_CHECKING:
+    from ghl_async.auth import Auth
+    from ghl_async.pagination import PageState
+
+__all__ = ["Session", "Transport", "check_id"]
+
+log = logging.getLogger("ghl_async")
+
+R = TypeVar("R")
+
+# Path traversal and URL-structure characters, whitespace and control characters. `%` too:
+# an id holding "%2F" would reach the server as a slash once percent-decoded.
+_BAD_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f-\x9f]|\.\.")
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_ENCODE = msgspec.json.Encoder().encode
+# Errors aiohttp raises when no (complete) response arrived.
+_NO_RESPONSE = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def check_id(name: str, value: object) -> str:
+    """Return ``value`` if it can safely be an id in a URL, else raise ``ConfigError``."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a str, not {type(value).__name__}")
+    if not value:
+        raise ConfigError(f"{name} must not be empty")
+    if _BAD_ID.search(value):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise ConfigError(
+            f"{name} {shown!r} is not a valid id (no '/', '?', '#', '%', '\\', '..', "
+            "whitespace or control characters)"
+        )
+    return value
+
+
+def _query_value(value: object) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return quote(str(value), safe="")
+
+
+class _Plan(Generic[R]):
+    """Everything about one route that does not change between calls."""
+
+    __slots__ = (
+        "body_check",
+        "decode",
+        "head",
+        "idempotent",
+        "method",
+        "operation",
+        "params",
+        "query_type",
+        "route",
+        "scope",
+        "tails",
+    )
+
+    def __init__(self, route: Route[R], base_url: str) -> None:
+        self.route = route
+        self.operation = route.name
+        self.method = route.method
+        self.scope = route.scope
+        self.idempotent = route.idempotent
+        self.params = route.path_params
+        pieces = _PLACEHOLDER.split(route.path)
+        self.head = base_url + pieces[0]
+        self.tails = tuple(pieces[1:])
+        self.decode: Callable[[bytes], R] = _decoder(route)
+        self.body_check = None if route.body is None else msgspec.json.Decoder(route.body)
+        self.query_type = route.query
+
+    def url(self, args: Sequence[str]) -> str:
+        """The URL of the call: ids validated and percent-encoded into the path."""
+        params = self.params
+        if len(args) != len(params):
+            raise ConfigError(
+                f"{self.operation} takes {len(params)} path argument(s) "
+                f"({', '.join(params) or 'none'}), got {len(args)}"
+            )
+        url = self.head
+        for name, arg, tail in zip(params, args, self.tails, strict=True):
+            url += quote(check_id(name, arg), safe="") + tail
+        return url
+
+
+def _decoder(route: Route[R]) -> Callable[[bytes], R]:
+    if route.envelope is None:
+        return msgspec.json.Decoder(route.response).decode
+    # One Struct per route with the payload as its only field: msgspec skips every other key
+    # of the envelope without building it.
+    envelope = msgspec.defstruct(
+        "".join(part.title() for part in re.split(r"[._]", route.name)) + "Envelope",
+        [("payload", route.response)],
+        rename={"payload": route.envelope},
+    )
+    decode = msgspec.json.Decoder(envelope).decode
+    payload = cast("Callable[[object], R]", attrgetter("payload"))
+    return lambda data: payload(decode(data))
+
+
+class Transport:
+    """The state ``with_options`` siblings share; also the auth's ``TokenTransport``."""
+
+    def __init__(
+        self,
+        *,
+        auth: Auth,
+        base_url: str,
+        version: str,
+        user_agent: str,
+        rate_limit: RateLimit | None,
+        timeout: aiohttp.ClientTimeout,
+        http: aiohttp.ClientSession | None,
+        connector_limit: int,
+        connector_limit_per_host: int,
+    ) -> None:
+        self.auth = auth
+        self.base_url = base_url
+        self.version = version
+        self.user_agent = user_agent
+        self.limiter = None if rate_limit is None else RateLimiter(rate_limit)
+        self.rate_limits: dict[str, RateLimitInfo] = {}
+        self.timeout = timeout
+        self._given = http
+        self._http: aiohttp.ClientSession | None = None
+        self._connector_limits = (connector_limit, connector_limit_per_host)
+        self._plans: dict[int, _Plan[object]] = {}
+        self._plain = {"Accept": "application/json", "Version": version, "User-Agent": user_agent}
+        self._headers: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        self.state = "new"
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the aiohttp session (unless the caller gave one) and bind the auth."""
+        if self._given is not None:
+            self._http = self._given
+        else:
+            limit, per_host = self._connector_limits
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=limit, limit_per_host=per_host),
+                # HighLevel's API is stateless; a jar would only carry cookies between calls.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        self.state = "open"
+        self.auth.bind(self)
+
+    async def close(self) -> None:
+        """Close the aiohttp session if we created it; a caller's session stays open."""
+        http, self._http = self._http, None
+        self.state = "closed"
+        self._headers.clear()
+        if http is not None and self._given is None:
+            await http.close()
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The open aiohttp session."""
+        http = self._http
+        if http is None:
+            if self.state == "closed":
+                raise RuntimeError("this ghl_async.Client is closed")
+            raise RuntimeError(
+                "this ghl_async.Client is not open: use `async with Client(...) as ghl:`"
+            )
+        return http
+
+    # --- per route / per token caches -------------------------------------------------------
+
+    def plan(self, route: Route[R]) -> _Plan[R]:
+        """The cached plan of ``route``."""
+        found = self._plans.get(id(route))
+        if found is None or found.route is not route:
+            found = cast("_Plan[object]", _Plan(route, self.base_url))
+            self._plans[id(route)] = found
+        return cast("_Plan[R]", found)
+
+    def headers(self, token: str, json_body: bool) -> dict[str, str]:
+        """The request headers for ``token``; built once per token."""
+        pair = self._headers.get(token)
+        if pair is None:
+            if len(self._headers) >= 64:  # tokens rotate daily; never grow without bound
+                self._headers.clear()
+            plain = {"Authorization": "Bearer " + token, **self._plain}
+            pair = self._headers[token] = (plain, {**plain, "Content-Type": "application/json"})
+        return pair[1] if json_body else pair[0]
+
+    # --- TokenTransport ---------------------------------------------------------------------
+
+    async def post_form(
+        self,
+        path: str,
+        form: Mapping[str, str],
+        *,
+        bearer: str | None = None,
+        version: bool = False,
+    ) -> tuple[int, bytes]:
+        """POST ``form`` url-encoded to ``base_url + path``: no limiter, auth or retries."""
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        if bearer is not None:
+            headers["Authorization"] = "Bearer " + bearer
+        if version:
+            headers["Version"] = self.version
+        try:
+            async with self.http.post(
+                self.base_url + path,
+                data=dict(form),
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            ) as response:
+                return response.status, await response.read()
+        except _NO_RESPONSE as err:
+            outcome = outcome_of(err)
+            what = f"POST {path}: {type(err).__name__}"
+            if outcome.timeout:
+                raise RequestTimeout(f"{what} (timed out)", sent=outcome.sent) from err
+            raise TransportError(what, sent=outcome.sent) from err
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r}, state={self.state!r})"
+
+
+class Session:
+    """One sibling's view of the shared :class:`Transport`: options plus the pipeline."""
+
+    __slots__ = ("location_id", "retry", "timeout", "transport")
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        location_id: str | None,
+        timeout: aiohttp.ClientTimeout,
+        retry: RetryPolicy,
+    ) -> None:
+        self.transport = transport
+        self.location_id = location_id
+        self.timeout = timeout
+        self.retry = retry
+
+    def location(self, location_id: str | None) -> str:
+        """``location_id`` if given (validated), else the client's; one is required."""
+        if location_id is None:
+            if self.location_id is None:
+                raise ConfigError(
+                    "no location_id: pass location_id= to the call or to ghl_async.Client()"
+                )
+            return self.location_id
+        return check_id("location_id", location_id)
+
+    async def call(
+        self,
+        route: Route[R],
+        path: Sequence[str] = (),
+        *,
+        query: Query | None = None,
+        body: Body | None = None,
+        location_id: str | None = None,
+    ) -> R:
+        """Send one operation and return its decoded payload.
+
+        ``path`` holds the path parameters in the order of ``route.path_params``.
+        ``location_id`` picks the token and rate-limit bucket (default: the client's).
+
+        Raises:
+            ConfigError: bad arguments; nothing was sent.
+            APIError: HighLevel answered with an error status (after any retries).
+            TransportError: no response (``AmbiguousWriteError`` when a create may have
+                been applied and was therefore not resent).
+            DecodeError: a 2xx body did not match the route's model.
+        """
+        plan = self.transport.plan(route)
+        url = plan.url(path)
+        if query is not None:
+            url += _encode_query(plan, query)
+        data = None if body is None and plan.body_check is None else _encode_body(plan, body)
+        return await self._send(plan, url, data, location_id or self.location_id)
+
+    def paginate(
+        self,
+        route: Route[ContactsPage],
+        path: Sequence[str],
+        state: PageState,
+        *,
+        query: Query | None = None,
+        body: Body | None = None,
+        location_id: str | None = None,
+    ) -> AsyncIterator[Contact]:
+        """Yield every contact of a paged route, one page request at a time.
+
+        Arguments are checked now, not at the first iteration. Nothing is held open between
+        pages, so leaving the loop early is safe.
+        """
+        plan = self.transport.plan(route)
+        plan.url(path)
+        first_query, first_body = state.request(query, body)
+        if first_query is not None:
+            _encode_query(plan, first_query)
+        if first_body is not None:
+            _encode_body(plan, first_body)
+        return self._walk(route, tuple(path), state, query, body, location_id)
+
+    async def _walk(
+        self,
+        route: Route[ContactsPage],
+        path: tuple[str, ...],
+        state: PageState,
+        query: Query | None,
+        body: Body | None,
+        location_id: str | None,
+    ) -> AsyncIterator[Contact]:
+        current: PageState | None = state
+        while current is not None:
+            page_query, page_body = current.request(query, body)
+            page = await self.call(
+                route, path, query=page_query, body=page_body, location_id=location_id
+            )
+            for contact in page.contacts:
+                yield contact
+            current = current.next(page)
+
+    async def _send(self, plan: _Plan[R], url: str, data: bytes | None, location: str | None) -> R:
+        transport = self.transport
+        http = transport.http
+        auth = transport.auth
+        key = auth.rate_key(location)
+        bucket = None if transport.limiter is None else transport.limiter.bucket(key)
+        method = plan.method
+        idempotent = plan.idempotent
+        timeout = self.timeout
+        debug = log.isEnabledFor(logging.DEBUG)
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        reauthorized = False
+        while True:
+            if bucket is not None:
+                await bucket.acquire()
+            token = await auth.access_token(location)
+            headers = transport.headers(token, data is not None)
+            started = loop.time() if debug else 0.0
+            try:
+                async with http.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                ) as response:
+                    raw = await response.read()
+                status = response.status
+                response_headers = response.headers
+            except _NO_RESPONSE as err:
+                outcome = outcome_of(err)
+                delay = retry_delay(outcome, attempt, idempotent, self.retry)
+                if debug:
+                    log.debug(
+                        "%s %s -> %s after %.1f ms (attempt %d)%s",
+                        method,
+                        _path_of(url, transport.base_url),
+                        type(err).__name__,
+                        (loop.time() - started) * 1000,
+                        attempt + 1,
+                        "" if delay is None else f", retrying in {delay:.3f} s",
+                    )
+                if delay is None:
+                    raise _transport_error(plan, url, transport.base_url, outcome, err) from err
+                await asyncio.sleep(delay)
+                attempt += 1
+                continue
+
+            info = RateLimitInfo.from_headers(response_headers)
+            if info is not None:
+                transport.rate_limits[key] = info
+                if bucket is not None and info.remaining is not None:
+                    bucket.observe(info.remaining)
+            if debug:
+                log.debug(
+                    "%s %s -> %d in %.1f ms (attempt %d)",
+                    method,
+                    _path_of(url, transport.base_url),
+                    status,
+                    (loop.time() - started) * 1000,
+                    attempt + 1,
+                )
+            if 200 <= status < 300:
+                try:
+                    return plan.decode(raw)
+                except (msgspec.ValidationError, msgspec.DecodeError) as err:
+                    raise DecodeError(
+                        f"{plan.operation}: the {status} response did not match "
+                        f"{_type_name(plan.route.response)}: {err}",
+                        operation=plan.operation,
+                        body=raw,
+                    ) from err
+            if status == 401 and not reauthorized and await auth.invalidate(location, token):
+                reauthorized = True
+                continue
+            retry_after = None
+            if status == 429:
+                retry_after = parse_retry_after(
+                    response_headers.get("Retry-After"), None if info is None else info.interval_ms
+                )
+                if bucket is not None and retry_after is not None:
+                    bucket.pause(retry_after)
+            delay = retry_delay(
+                Outcome(status=status, retry_after=retry_after), attempt, idempotent, self.retry
+            )
+            if delay is None:
+                raise _api_error(
+                    plan, url, transport.base_url, status, raw, response_headers, info, retry_after
+                )
+            if debug:
+                log.debug("retrying %s in %.3f s", plan.operation, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+
+# --- encoding --------------------------------------------------------------------------------
+
+
+def _encode_query(plan: _Plan[R], query: Query) -> str:
+    expected = plan.query_type
+    if expected is None or not isinstance(query, expected):
+        raise ConfigError(
+            f"{plan.operation} takes "
+            f"{'no query' if expected is None else 'a ' + expected.__name__ + ' query'}, "
+            f"not {type(query).__name__}"
+        )
+    fields = msgspec.to_builtins(query)
+    try:
+        # Struct construction does not check types; converting back does, strictly.
+        msgspec.convert(fields, expected)
+    except msgspec.ValidationError as err:
+        raise ConfigError(f"{plan.operation}: invalid query: {err}") from err
+    parts = []
+    for name, value in fields.items():
+        for item in value if isinstance(value, list) else (value,):
+            parts.append(f"{name}={_query_value(item)}")
+    return "?" + "&".join(parts) if parts else ""
+
+
+def _encode_body(plan: _Plan[R], body: Body | None) -> bytes:
+    check = plan.body_check
+    if check is None:
+        raise ConfigError(f"{plan.operation} takes no body")
+    if body is None:
+        raise ConfigError(f"{plan.operation} needs a {_type_name(plan.route.body)} body")
+    try:
+        data = _ENCODE(body)
+        # Decoding what we are about to send with the route's strict body type catches wrong
+        # types and unknown fields here, as HighLevel's validation (422) would.
+        check.decode(data)
+    except (msgspec.ValidationError, msgspec.EncodeError, TypeError) as err:
+        raise ConfigError(f"{plan.operation}: invalid request body: {err}") from err
+    return data
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _type_name(tp: object) -> str:
+    return getattr(tp, "__name__", None) or repr(tp)
+
+
+def _path_of(url: str, base_url: str) -> str:
+    # The path only: query strings can carry e-mail addresses and phone numbers.
+    return url[len(base_url) :].split("?", 1)[0]
+
+
+def _transport_error(
+    plan: _Plan[R], url: str, base_url: str, outcome: Outcome, err: BaseException
+) -> TransportError:
+    where = f"{plan.operation} ({plan.method} {_path_of(url, base_url)})"
+    cause = type(err).__name__
+    if not plan.idempotent and outcome.sent:
+        return AmbiguousWriteError(
+            f"{where}: {cause} after the request was sent; it may have been applied, so it was "
+            "not resent (look the object up before trying again)",
+            operation=plan.operation,
+            sent=True,
+        )
+    if outcome.timeout:
+        return RequestTimeout(f"{where}: timed out", operation=plan.operation, sent=outcome.sent)
+    return TransportError(f"{where}: {cause}: {err}", operation=plan.operation, sent=outcome.sent)
+
+
+def _error_fields(
+    raw: bytes, content_type: str
+) -> tuple[list[str], str | None, str | None, dict[str, object]]:
+    try:
+        data: object = msgspec.json.decode(raw) if raw else None
+    except msgspec.DecodeError:
+        title = _TITLE.search(raw)
+        text = f"non-JSON response ({content_type or 'no content type'}, {len(raw)} bytes)"
+        if title:
+            text += ": " + " ".join(title.group(1).decode("utf-8", "replace").split())[:120]
+        return [text], None, None, {}
+    if not isinstance(data, dict):
+        return [], None, None, {}
+    message = data.get("message")
+    error = data.get("error")
+    if isinstance(message, list):
+        messages = [str(item) for item in message]
+    elif message is not None:
+        messages = [str(message)]
+    elif isinstance(error, dict) and error.get("message") is not None:
+        messages = [str(error["message"])]  # the v3 envelope {"error": {code, message}}
+    else:
+        messages = []
+    trace = data.get("traceId")
+    meta = data.get("meta")
+    return (
+        messages,
+        error if isinstance(error, str) else None,
+        trace if isinstance(trace, str) else None,
+        meta if isinstance(meta, dict) else {},
+    )
+
+
+def _api_error(
+    plan: _Plan[R],
+    url: str,
+    base_url: str,
+    status: int,
+    raw: bytes,
+    headers: Mapping[str, str],
+    info: RateLimitInfo | None,
+    retry_after: float | None,
+) -> APIError:
+    messages, error, trace_id, meta = _error_fields(raw, headers.get("Content-Type", ""))
+    trace_id = trace_id or headers.get("traceId") or headers.get("X-Trace-Id")
+    cls = error_class_for(status, messages)
+    exc = cls(
+        status=status,
+        operation=plan.operation,
+        method=plan.method,
+        url=_path_of(url, base_url),
+        messages=messages,
+        error=error,
+        trace_id=trace_id,
+        body=raw,
+        rate_limit=info,
+        meta=meta,
+    )
+    if isinstance(exc, PermissionDeniedError):
+        exc.scope = plan.scope
+        exc.args = (f"{exc.args[0]} (the operation needs scope {plan.scope})",)
+    elif isinstance(exc, RateLimitError):
+        exc.retry_after = retry_after
+    return exc
