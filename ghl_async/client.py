@@ -1,0 +1,366 @@
+"""``ghl_async.Client``: settings, lifecycle and the resource namespaces.
+
+::
+
+    async with ghl_async.Client(auth=StaticToken("pit-..."), location_id="loc_1") as ghl:
+        contact = await ghl.contacts.get("abc123")
+
+The constructor only validates (``ConfigError``); the aiohttp session opens in ``__aenter__``,
+inside the running loop, and closes in ``__aexit__``/``aclose()``. ``with_options()`` makes
+siblings that share the session, the rate-limit buckets and the tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from types import MappingProxyType, TracebackType
+from typing import TypeVar
+
+import aiohttp
+
+from ghl_async import _endpoints, defaults
+from ghl_async.auth import Auth
+from ghl_async.errors import ConfigError
+from ghl_async.models import UNSET, Body, ContactBundle, Query, UnsetType
+from ghl_async.ratelimit import RateLimit, RateLimitInfo
+from ghl_async.retry import RetryPolicy
+from ghl_async.routes import Route
+from ghl_async.session import Session, Transport, check_id
+
+__all__ = ["Client", "Contacts"]
+
+R = TypeVar("R")
+_DEFAULT_RATE_LIMIT = RateLimit()
+
+
+class Contacts(_endpoints.ContactsEndpoints):
+    """``ghl.contacts``: every contacts operation (generated) plus compositions of them."""
+
+    __slots__ = ()
+
+    async def get_bundle(self, contact_id: str) -> ContactBundle:
+        """Fetch a contact with its tasks, notes and appointments, concurrently.
+
+        Four requests; if one fails the others are cancelled and the error is raised.
+        """
+        check_id("contact_id", contact_id)
+        contact = asyncio.ensure_future(self.get(contact_id))
+        tasks = asyncio.ensure_future(self.tasks.list(contact_id))
+        notes = asyncio.ensure_future(self.notes.list(contact_id))
+        appointments = asyncio.ensure_future(self.appointments.list(contact_id))
+        try:
+            results = await asyncio.gather(contact, tasks, notes, appointments)
+        except BaseException:
+            for future in (contact, tasks, notes, appointments):
+                future.cancel()
+            raise
+        return ContactBundle(
+            contact=results[0], tasks=results[1], notes=results[2], appointments=results[3]
+        )
+
+
+def _number(name: str, value: object, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
+        raise ConfigError(f"{name} must be a number >= {minimum:g}, not {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: object, *, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ConfigError(f"{name} must be an int in 0..{maximum}, not {value!r}")
+    return value
+
+
+def _timeout(value: object) -> aiohttp.ClientTimeout:
+    if value is None:
+        return aiohttp.ClientTimeout(total=defaults.TIMEOUT_TOTAL, connect=defaults.TIMEOUT_CONNECT)
+    if isinstance(value, aiohttp.ClientTimeout):
+        return value
+    seconds = _number("timeout", value)
+    if seconds <= 0:
+        raise ConfigError(
+            f"timeout must be positive seconds or an aiohttp.ClientTimeout, not {value!r}"
+        )
+    return aiohttp.ClientTimeout(total=seconds, connect=min(seconds, defaults.TIMEOUT_CONNECT))
+
+
+def _optional_id(name: str, value: object) -> str | None:
+    return None if value is None else check_id(name, value)
+
+
+def _retry_policy(
+    base: RetryPolicy,
+    max_retries: object,
+    backoff_base: object,
+    backoff_max: object,
+    retry_after_cap: object,
+) -> RetryPolicy:
+    def pick(name: str, value: object, current: float) -> float:
+        return current if value is UNSET else _number(name, value)
+
+    retries = base.max_retries
+    if max_retries is not UNSET:
+        retries = _count("max_retries", max_retries, maximum=100)
+    return RetryPolicy(
+        max_retries=retries,
+        backoff_base=pick("backoff_base", backoff_base, base.backoff_base),
+        backoff_max=pick("backoff_max", backoff_max, base.backoff_max),
+        retry_after_cap=pick("retry_after_cap", retry_after_cap, base.retry_after_cap),
+        retry_after_jitter=base.retry_after_jitter,
+        jitter=base.jitter,
+    )
+
+
+def _text(value: object) -> str | None:
+    """``value`` if it is a non-empty one-line str."""
+    if isinstance(value, str) and value.strip() and not set(value) & {"\r", "\n"}:
+        return value
+    return None
+
+
+class Client:
+    """An asyncio client for HighLevel's Contacts API v2.
+
+    Args:
+        auth: a ``StaticToken`` (private integration token) or an ``OAuthApp``.
+        location_id: the default location (sub-account) of every call.
+        company_id: the agency (company) id, for agency tokens.
+        base_url: the API root (a ``FakeHighLevel`` URL in tests).
+        version: the ``Version`` header.
+        timeout: seconds, or an ``aiohttp.ClientTimeout`` (default 30 s total, 5 s connect).
+        max_retries: retries after the first attempt (429, 502/503/504, connection errors).
+        backoff_base: seconds of the first exponential backoff step (full jitter).
+        backoff_max: the longest backoff step.
+        retry_after_cap: a 429 asking to wait longer than this is raised, not slept on.
+        rate_limit: the per-location burst rule to keep to; ``None`` turns limiting off.
+        session: an ``aiohttp.ClientSession`` to use; it is never closed by the client.
+        connector_limit: most open connections (own session only; 0 = no limit).
+        connector_limit_per_host: most open connections per host (own session only).
+        user_agent: the ``User-Agent`` header.
+
+    Raises:
+        ConfigError: a setting is invalid (nothing is opened or sent).
+    """
+
+    __slots__ = ("_company_id", "_root", "_session", "_transport", "contacts")
+
+    def __init__(
+        self,
+        *,
+        auth: Auth,
+        location_id: str | None = None,
+        company_id: str | None = None,
+        base_url: str = defaults.BASE_URL,
+        version: str = defaults.API_VERSION,
+        timeout: aiohttp.ClientTimeout | float | None = None,
+        max_retries: int = defaults.MAX_RETRIES,
+        backoff_base: float = defaults.BACKOFF_BASE,
+        backoff_max: float = defaults.BACKOFF_MAX,
+        retry_after_cap: float = defaults.RETRY_AFTER_CAP,
+        rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT,
+        session: aiohttp.ClientSession | None = None,
+        connector_limit: int | None = None,
+        connector_limit_per_host: int | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        for method in ("bind", "access_token", "invalidate", "rate_key"):
+            if not callable(getattr(auth, method, None)):
+                raise ConfigError(
+                    f"auth must be a StaticToken, an OAuthApp or another ghl_async.auth.Auth "
+                    f"(missing {method}()), not {type(auth).__name__}"
+                )
+        url = _text(base_url)
+        if url is None or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"base_url must be an http(s) URL, not {base_url!r}")
+        if _text(version) is None:
+            raise ConfigError(f"version must be a non-empty str, not {version!r}")
+        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise ConfigError(f"rate_limit must be a RateLimit or None, not {rate_limit!r}")
+        if session is not None:
+            if not isinstance(session, aiohttp.ClientSession):
+                raise ConfigError(f"session must be an aiohttp.ClientSession, not {session!r}")
+            if connector_limit is not None or connector_limit_per_host is not None:
+                raise ConfigError(
+                    "connector_limit/connector_limit_per_host apply to the session the client "
+                    "creates; configure the connector of your own session instead"
+                )
+        if user_agent is None:
+            from ghl_async import __version__
+
+            user_agent = f"{defaults.USER_AGENT}/{__version__}"
+        if _text(user_agent) is None:
+            raise ConfigError(f"user_agent must be a one-line str, not {user_agent!r}")
+        location = _optional_id("location_id", location_id)
+        self._company_id = _optional_id("company_id", company_id)
+        self._transport = Transport(
+            auth=auth,
+            base_url=url.rstrip("/"),
+            version=version,
+            user_agent=user_agent,
+            rate_limit=rate_limit,
+            timeout=_timeout(timeout),
+            http=session,
+            connector_limit=_count(
+                "connector_limit",
+                100 if connector_limit is None else connector_limit,
+                maximum=100_000,
+            ),
+            connector_limit_per_host=_count(
+                "connector_limit_per_host",
+                0 if connector_limit_per_host is None else connector_limit_per_host,
+                maximum=100_000,
+            ),
+        )
+        policy = _retry_policy(
+            RetryPolicy(), max_retries, backoff_base, backoff_max, retry_after_cap
+        )
+        self._session = Session(
+            self._transport, location_id=location, timeout=self._transport.timeout, retry=policy
+        )
+        self._root = True
+        self.contacts = Contacts(self._session)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Client:
+        if not self._root:
+            # A sibling shares its parent's session: entering it just checks the parent is open.
+            self._transport.http  # noqa: B018  (raises if the parent is not open)
+            return self
+        if self._transport.state != "new":
+            raise RuntimeError(
+                f"this ghl_async.Client was already {self._transport.state}; a client is "
+                "entered once (make a new one, or use with_options() for variants)"
+            )
+        await self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._root:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client's own aiohttp session (a session you passed in stays open).
+
+        Closing a ``with_options()`` sibling does nothing: close the client it came from.
+        """
+        if self._root and self._transport.state != "closed":
+            await self._transport.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the client was closed."""
+        return self._transport.state == "closed"
+
+    # --- options --------------------------------------------------------------------------------
+
+    def with_options(
+        self,
+        *,
+        location_id: str | None | UnsetType = UNSET,
+        timeout: aiohttp.ClientTimeout | float | UnsetType = UNSET,
+        max_retries: int | UnsetType = UNSET,
+        backoff_base: float | UnsetType = UNSET,
+        backoff_max: float | UnsetType = UNSET,
+        retry_after_cap: float | UnsetType = UNSET,
+    ) -> Client:
+        """Return a sibling with other per-call options, sharing session, buckets and tokens.
+
+        The sibling needs no ``async with``; it works while this client is open.
+        """
+        session = self._session
+        sibling = object.__new__(Client)
+        sibling._transport = self._transport
+        sibling._company_id = self._company_id
+        sibling._root = False
+        sibling._session = Session(
+            self._transport,
+            location_id=session.location_id
+            if location_id is UNSET
+            else _optional_id("location_id", location_id),
+            timeout=session.timeout if timeout is UNSET else _timeout(timeout),
+            retry=_retry_policy(session.retry, max_retries, backoff_base, backoff_max,
+                                retry_after_cap),
+        )  # fmt: skip
+        sibling.contacts = Contacts(sibling._session)
+        return sibling
+
+    @property
+    def location_id(self) -> str | None:
+        """The default location of calls."""
+        return self._session.location_id
+
+    @property
+    def company_id(self) -> str | None:
+        """The agency (company) id given to the client."""
+        return self._company_id
+
+    @property
+    def base_url(self) -> str:
+        """The API root."""
+        return self._transport.base_url
+
+    @property
+    def timeout(self) -> aiohttp.ClientTimeout:
+        """The timeout of each request."""
+        return self._session.timeout
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first attempt."""
+        return self._session.retry.max_retries
+
+    @property
+    def rate_limits(self) -> Mapping[str, RateLimitInfo]:
+        """The last ``X-RateLimit-*`` headers seen, per location (or company) id.
+
+        Check ``daily_remaining`` to stop a long sync before it spends the day's quota.
+        """
+        return MappingProxyType(self._transport.rate_limits)
+
+    # --- the escape hatch -----------------------------------------------------------------------
+
+    async def call(
+        self,
+        route: Route[R],
+        *,
+        path: Mapping[str, str] | None = None,
+        query: Query | None = None,
+        body: Body | None = None,
+        location_id: str | None = None,
+    ) -> R:
+        """Call any route of :mod:`ghl_async.routes` (or your own ``Route``) directly.
+
+        ``path`` maps the route's placeholders (``{"contact_id": ...}``) to values.
+        """
+        if not isinstance(route, Route):
+            raise ConfigError(f"route must be a ghl_async.routes.Route, not {route!r}")
+        given = dict(path or {})
+        missing = [name for name in route.path_params if name not in given]
+        extra = sorted(set(given) - set(route.path_params))
+        if missing or extra:
+            raise ConfigError(
+                f"{route.name}: path needs {list(route.path_params)}"
+                + (f", missing {missing}" if missing else "")
+                + (f", unexpected {extra}" if extra else "")
+            )
+        location = None if location_id is None else check_id("location_id", location_id)
+        return await self._session.call(
+            route,
+            tuple(given[name] for name in route.path_params),
+            query=query,
+            body=body,
+            location_id=location,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"ghl_async.Client(base_url={self.base_url!r}, location_id={self.location_id!r}, "
+            f"auth={type(self._transport.auth).__name__}, state={self._transport.state!r})"
+        )
