@@ -1,0 +1,212 @@
+"""Paging arithmetic, by table: pure functions of the page just read."""
+
+from __future__ import annotations
+
+import pytest
+
+from ghl_async.errors import ConfigError, PaginationError
+from ghl_async.models import (
+    UNSET,
+    BusinessContactsQuery,
+    Contact,
+    ContactsMeta,
+    ContactsPage,
+    ListContactsQuery,
+    SearchBody,
+)
+from ghl_async.pagination import CursorPage, OffsetPage, SearchPage, check_limit, epoch_ms
+
+
+def page(n: int, *, count: int | None = None, total: int | None = None,
+         meta: ContactsMeta | None = None, start: int = 0,
+         cursor: bool = True) -> ContactsPage:  # fmt: skip
+    contacts = [
+        Contact(
+            id=f"c{start + i}",
+            date_added=f"2024-01-01T00:00:{(start + i) % 60:02d}Z",
+            search_after=[1700000000000 + start + i, f"c{start + i}"] if cursor else None,
+        )
+        for i in range(n)
+    ]
+    return ContactsPage(contacts=contacts, count=count, total=total, meta=meta)
+
+
+# --- offset ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "page_no", "skip"),
+    [(100, 1, 0), (100, 3, 200), (25, 2, 25), (1, 7, 6), (100, 1000, 99_900)],
+)
+def test_offset_start(limit: int, page_no: int, skip: int) -> None:
+    state = OffsetPage.start(limit, page_no)
+    assert (state.limit, state.skip) == (limit, skip)
+    query, body = state.request(BusinessContactsQuery(location_id="loc"), None)
+    assert body is None
+    assert isinstance(query, BusinessContactsQuery)
+    assert (query.limit, query.skip) == (str(limit), str(skip))  # strings, per the spec
+
+
+@pytest.mark.parametrize(
+    ("limit", "page_no"),
+    [(0, 1), (101, 1), (-5, 1), ("10", 1), (True, 1), (10.0, 1), (10, 0), (10, -1), (10, 1.5),
+     (10, "2"), (10, False)],
+)  # fmt: skip
+def test_offset_start_rejects(limit: object, page_no: object) -> None:
+    with pytest.raises(ConfigError):
+        OffsetPage.start(limit, page_no)  # type: ignore[arg-type]  # deliberately wrong types
+
+
+@pytest.mark.parametrize(
+    ("state", "got", "count", "expected"),
+    [
+        (OffsetPage(100, 0), 100, 250, OffsetPage(100, 100)),
+        (OffsetPage(100, 100), 100, 250, OffsetPage(100, 200)),
+        (OffsetPage(100, 200), 50, 250, None),  # short page
+        (OffsetPage(100, 0), 0, 0, None),  # empty
+        (OffsetPage(100, 0), 0, None, None),
+        (OffsetPage(100, 100), 100, 200, None),  # reached the count
+        (OffsetPage(100, 0), 100, None, OffsetPage(100, 100)),  # no count: keep going
+        (OffsetPage(10, 30), 10, 1_000, OffsetPage(10, 40)),
+    ],
+)
+def test_offset_next(state: OffsetPage, got: int, count: int | None,
+                     expected: OffsetPage | None) -> None:  # fmt: skip
+    assert state.next(page(got, count=count)) == expected
+
+
+# --- cursor ------------------------------------------------------------------------------------
+
+
+def test_cursor_follows_meta() -> None:
+    state = CursorPage.start(2)
+    meta = ContactsMeta(start_after_id="zz", start_after=123, total=10)
+    assert state.next(page(2, meta=meta)) == CursorPage(2, "zz", 123, seen=2)
+
+
+def test_cursor_falls_back_to_last_contact() -> None:
+    state = CursorPage.start(3)
+    following = state.next(page(3))
+    assert following == CursorPage(3, "c2", epoch_ms("2024-01-01T00:00:02Z"), seen=3)
+    assert following is not None
+    query, _ = following.request(ListContactsQuery(location_id="loc", query="x"), None)
+    assert isinstance(query, ListContactsQuery)
+    assert (query.limit, query.start_after_id, query.start_after, query.query) == (
+        3, "c2", 1704067202000, "x",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("got", "total", "seen", "expected_none"),
+    [(1, None, 0, True), (0, None, 0, True), (3, 6, 3, True), (3, 7, 3, False)],
+)
+def test_cursor_stops(got: int, total: int | None, seen: int, expected_none: bool) -> None:
+    state = CursorPage(3, "a", 1, seen=seen)
+    result = state.next(page(got, start=10, total=total))
+    assert (result is None) == expected_none
+
+
+def test_cursor_that_does_not_advance_raises() -> None:
+    meta = ContactsMeta(start_after_id="same", start_after=5)
+    state = CursorPage(2, "same", 5)
+    with pytest.raises(PaginationError, match="did not advance"):
+        state.next(page(2, meta=meta))
+    with pytest.raises(PaginationError):  # a contact without an id gives no cursor
+        CursorPage(1).next(ContactsPage(contacts=[Contact()]))
+
+
+def test_cursor_start_validates_and_resumes() -> None:
+    state = CursorPage.start(50, "c9", 1700000000000)
+    query, _ = state.request(ListContactsQuery(location_id="l"), None)
+    assert isinstance(query, ListContactsQuery)
+    assert (query.start_after_id, query.start_after) == ("c9", 1700000000000)
+    first, _ = CursorPage.start(50).request(ListContactsQuery(location_id="l"), None)
+    assert isinstance(first, ListContactsQuery)
+    assert first.start_after_id is UNSET
+    assert first.start_after is UNSET
+    for bad in (0, 101, "5"):
+        with pytest.raises(ConfigError):
+            CursorPage.start(bad)  # type: ignore[arg-type]  # deliberately wrong
+    with pytest.raises(ConfigError):
+        CursorPage.start(10, "c", "1700")  # type: ignore[arg-type]  # deliberately wrong
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2024-01-01T00:00:00Z", 1704067200000),
+        ("2024-01-01T00:00:00.123Z", 1704067200123),
+        ("2024-01-01T01:00:00+01:00", 1704067200000),
+        ("2024-01-01T00:00:00", 1704067200000),  # naive: UTC
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_epoch_ms(stamp: str | None, expected: int | None) -> None:
+    assert epoch_ms(stamp) == expected
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+def body() -> SearchBody:
+    return SearchBody(location_id="loc", page_limit=1, query="x")
+
+
+def test_search_pages_by_number_then_cursor() -> None:
+    state = SearchPage.start(500, 19)  # records 9,001..9,500
+    assert state.seen == 9_000
+    _, first = state.request(None, body())
+    assert isinstance(first, SearchBody)
+    assert (first.page, first.page_limit, first.search_after) == (19, 500, UNSET)
+    second = state.next(page(500, start=9_000, total=20_000))
+    assert second == SearchPage(500, 20, None, seen=9_500)  # 20 * 500 = 10,000: still a page
+    assert second is not None
+    third = second.next(page(500, start=9_500, total=20_000))
+    assert third == SearchPage(500, None, [1700000000000 + 9_999, "c9999"], seen=10_000)
+    assert third is not None
+    _, sent = third.request(None, body())
+    assert isinstance(sent, SearchBody)
+    assert sent.page is UNSET
+    assert sent.search_after == [1700000000000 + 9_999, "c9999"]
+    fourth = third.next(page(500, start=10_000, total=20_000))
+    assert fourth is not None
+    assert fourth.search_after == [1700000000000 + 10_499, "c10499"]
+
+
+@pytest.mark.parametrize(
+    ("got", "total", "expected_none"),
+    [(99, None, True), (0, None, True), (100, 100, True), (100, 101, False), (100, None, False)],
+)
+def test_search_stops(got: int, total: int | None, expected_none: bool) -> None:
+    assert (SearchPage.start(100).next(page(got, total=total)) is None) == expected_none
+
+
+def test_search_past_ceiling_without_cursor_raises() -> None:
+    state = SearchPage.start(500, 20)
+    with pytest.raises(PaginationError, match="searchAfter"):
+        state.next(page(500, start=9_500, total=50_000, cursor=False))
+    repeat = SearchPage(2, None, [1700000000001, "c1"])
+    with pytest.raises(PaginationError, match="repeated"):
+        repeat.next(page(2, total=100))
+
+
+def test_search_start_validates() -> None:
+    for limit, page_no in ((0, 1), (501, 1), (100, 0), (100, 101), (500, 21)):
+        with pytest.raises(ConfigError):
+            SearchPage.start(limit, page_no)
+    with pytest.raises(ConfigError):
+        SearchPage.start(100, 1, [])
+    with pytest.raises(ConfigError):
+        SearchPage.start(100, 1, "c1")  # type: ignore[arg-type]  # deliberately wrong
+    resumed = SearchPage.start(100, 1, [5, "c5"])
+    assert resumed == SearchPage(100, None, [5, "c5"])
+
+
+def test_check_limit() -> None:
+    assert check_limit("limit", 100, 100) == 100
+    with pytest.raises(ConfigError, match="between 1 and 100"):
+        check_limit("limit", 101, 100)
+    with pytest.raises(ConfigError, match="must be an int"):
+        check_limit("limit", None, 100)
