@@ -1,0 +1,63 @@
+"""Static typing contract of the public API, checked by ``mypy --strict`` (``make typecheck``).
+
+Never run: each ``assert_type`` fails the type check if the facade's types drift (e.g. if
+``ghl.contacts.get`` stopped returning ``Contact``). Not collected by pytest (no ``test_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
+
+import ghl_async
+from ghl_async import routes
+from ghl_async.models import Contact, ContactsPage, Note, SearchFilter, Task
+
+if TYPE_CHECKING:
+    from typing_extensions import assert_type
+
+
+async def check_public_api() -> None:
+    auth = ghl_async.StaticToken("pit-token", location_id="loc")
+    async with ghl_async.Client(auth=auth, location_id="loc", timeout=5.0) as ghl:
+        assert_type(ghl, ghl_async.Client)
+        contact = await ghl.contacts.get("abc")
+        assert_type(contact, ghl_async.Contact)
+        first_name: str | None = contact.first_name
+        assert_type(first_name, str | None)
+
+        assert_type(await ghl.contacts.create(first_name="A", email="a@b.c"), ghl_async.Contact)
+        assert_type(await ghl.contacts.update("abc", tags=["x"]), ghl_async.Contact)
+        assert_type(await ghl.contacts.delete("abc"), ghl_async.Ack)
+        upserted = await ghl.contacts.upsert(email="a@b.c")
+        assert_type(upserted, ghl_async.UpsertResult)
+        assert_type(upserted.new, bool)
+        assert_type(await ghl.contacts.find_duplicate(phone="+15550100"), ghl_async.Contact | None)
+
+        assert_type(ghl.contacts.iter_by_business("biz", limit=50), AsyncIterator[Contact])
+        assert_type(await ghl.contacts.list_by_business("biz", page=2), ContactsPage)
+        assert_type(ghl.contacts.iter(query="x"), AsyncIterator[ghl_async.Contact])
+        vip = SearchFilter(field="tags", operator="eq", value="vip")
+        search = ghl.contacts.iter_search(filters=[vip])
+        assert_type(search, AsyncIterator[ghl_async.Contact])
+        async for item in ghl.contacts.iter_by_business("biz"):
+            assert_type(item, ghl_async.Contact)
+
+        assert_type(await ghl.contacts.add_tags("abc", ["vip"]), list[str])
+        assert_type(await ghl.contacts.tasks.list("abc"), list[Task])
+        assert_type(await ghl.contacts.tasks.complete("abc", "t1"), Task)
+        assert_type(await ghl.contacts.notes.get("abc", "n1"), Note)
+        assert_type(await ghl.contacts.get_bundle("abc"), ghl_async.ContactBundle)
+
+        assert_type(await ghl.call(routes.GET_CONTACT, path={"contact_id": "abc"}), Contact)
+        assert_type(ghl.rate_limits, Mapping[str, ghl_async.RateLimitInfo])
+        assert_type(ghl.with_options(timeout=1.0, max_retries=0), ghl_async.Client)
+
+    try:
+        await ghl.contacts.get("abc")
+    except ghl_async.PermissionDeniedError as err:
+        assert_type(err.scope, str | None)
+        assert_type(err.status, int)
+    except ghl_async.RateLimitError as err:
+        assert_type(err.retry_after, float | None)
+        assert_type(err.rate_limit, ghl_async.RateLimitInfo | None)
