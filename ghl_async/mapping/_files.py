@@ -29,10 +29,20 @@ from ghl_async.mapping._rules import (
 __all__ = ["from_dict", "load"]
 
 _TOP: Final = frozenset(
-    ["version", "location_id", "default_country", "date_order", "full_name",
-     "custom_field_prefix", "known_custom_fields", "require_one_of", "fields", "custom_fields",
-     "tags"]
-)  # fmt: skip
+    [
+        "version",
+        "location_id",
+        "default_country",
+        "date_order",
+        "full_name",
+        "custom_field_prefix",
+        "known_custom_fields",
+        "require_one_of",
+        "fields",
+        "custom_fields",
+        "tags",
+    ]
+)
 _FIELD: Final = frozenset({"from", "value", "default", "transforms", "required"})
 _CUSTOM: Final = _FIELD | {"key", "id"}
 _TAG: Final = frozenset({"from", "value", "split", "transforms"})
@@ -125,8 +135,14 @@ class _Reader:
 
 
 def _kind(value: object) -> str:
-    names = {dict: "a table", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-             float: "a number"}  # fmt: skip
+    names = {
+        dict: "a table",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -140,8 +156,13 @@ def _transforms(
         if not isinstance(spec, (str, Mapping)):
             reader.fail((*path, i), f"expected a transform name or table, got {_kind(spec)}")
         try:
-            built.append(t.from_spec(cast("str | Mapping[str, object]", spec),
-                                     default_country=country, date_order=order))  # fmt: skip
+            built.append(
+                t.from_spec(
+                    cast("str | Mapping[str, object]", spec),
+                    default_country=country,
+                    date_order=order,
+                )
+            )
         except ValueError as err:
             name = spec if isinstance(spec, str) else next(iter(spec), "")
             reader.fail((*path, str(name).partition(":")[0]), str(err))
@@ -149,9 +170,12 @@ def _transforms(
 
 
 def _rule_parts(
-    reader: _Reader, spec: Mapping[str, object], path: Path_, country: str | None,
+    reader: _Reader,
+    spec: Mapping[str, object],
+    path: Path_,
+    country: str | None,
     order: DateOrder,
-) -> dict[str, object]:  # fmt: skip
+) -> dict[str, object]:
     parts: dict[str, object] = {}
     if "from" in spec:
         parts["source"] = reader.texts(spec["from"], (*path, "from"))
@@ -159,8 +183,9 @@ def _rule_parts(
         if key in spec:
             parts[key] = reader.value(spec[key], (*path, key))
     if "transforms" in spec:
-        parts["transforms"] = _transforms(reader, spec["transforms"], (*path, "transforms"),
-                                          country, order)  # fmt: skip
+        parts["transforms"] = _transforms(
+            reader, spec["transforms"], (*path, "transforms"), country, order
+        )
     if "required" in spec:
         parts["required"] = reader.boolean(spec["required"], (*path, "required"))
     return parts
@@ -179,8 +204,11 @@ def from_dict(
     version = data.get("version", 1)
     if version != 1:
         r.fail(("version",), f"unsupported mapping version {version!r} (this SDK reads 1)")
-    country = r.text(data["default_country"], ("default_country",)) if (
-        "default_country" in data) else None  # fmt: skip
+    country = (
+        r.text(data["default_country"], ("default_country",))
+        if ("default_country" in data)
+        else None
+    )
     order_raw = r.text(data.get("date_order", "MDY"), ("date_order",)).upper()
     if order_raw not in ("MDY", "DMY"):
         r.fail(("date_order",), f"expected 'MDY' or 'DMY', not {order_raw!r}")
@@ -238,15 +266,16 @@ def from_dict(
         if "split" in table:
             parts["split"] = r.text(table["split"], (*path, "split"))
         if "transforms" in table:
-            parts["transforms"] = _transforms(r, table["transforms"], (*path, "transforms"),
-                                              country, order)  # fmt: skip
+            parts["transforms"] = _transforms(
+                r, table["transforms"], (*path, "transforms"), country, order
+            )
         tags.append(_build(r, path, TagRule, parts))
 
     known = data.get("known_custom_fields")
     if known is not None and not (
-        isinstance(known, Mapping) or (isinstance(known, list)
-                                       and all(isinstance(k, str) for k in known))
-    ):  # fmt: skip
+        isinstance(known, Mapping)
+        or (isinstance(known, list) and all(isinstance(k, str) for k in known))
+    ):
         r.fail(("known_custom_fields",), "expected a table of key = id, or a list of keys")
     require = data.get("require_one_of", ["email", "phone"])
     if not isinstance(require, list) or not all(isinstance(x, str) for x in require):
@@ -280,8 +309,12 @@ def _full_name(
         return FieldRule(reader.texts(spec, ("full_name",)))
     table = reader.table(spec, ("full_name",))
     reader.keys(table, _FIELD, ("full_name",))
-    return _build(reader, ("full_name",), FieldRule,
-                  _rule_parts(reader, table, ("full_name",), country, order))  # fmt: skip
+    return _build(
+        reader,
+        ("full_name",),
+        FieldRule,
+        _rule_parts(reader, table, ("full_name",), country, order),
+    )
 
 
 def _build(reader: _Reader, path: Path_, kind: type[_R], parts: dict[str, object]) -> _R:

@@ -439,8 +439,12 @@ class ContactMapping:
                     continue
                 try:
                     value = _as_value(raw)
-                    out.append({"key": key, "field_value": value.strip()
-                                if isinstance(value, str) else value})  # fmt: skip
+                    out.append(
+                        {
+                            "key": key,
+                            "field_value": value.strip() if isinstance(value, str) else value,
+                        }
+                    )
                 except ValueError as err:
                     errors.append(MappingError(index, label, str(err), column=column))
         return out

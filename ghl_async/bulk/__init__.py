@@ -1,0 +1,33 @@
+"""Bulk work: upsert thousands of records with a journal, tag and attach contacts in bulk.
+
+::
+
+    from ghl_async.bulk import upsert_contacts
+    from ghl_async.mapping import load
+
+    report = await upsert_contacts(ghl, csv.DictReader(f), load("mapping.toml"),
+                                   journal="import.journal", on_progress=print)
+    print(report.created, report.updated, report.skipped, len(report.failed))
+"""
+
+from ghl_async.bulk._helpers import BulkResult, add_tags, remove_tags, set_business
+from ghl_async.bulk._journal import Journal, JournalEntry
+from ghl_async.bulk._report import Progress, RecordFailure, StopReason, SyncReport
+from ghl_async.bulk._sync import DEFAULT_QUOTA_RESERVE, KeySpec, record_key, upsert_contacts
+
+__all__ = [
+    "DEFAULT_QUOTA_RESERVE",
+    "BulkResult",
+    "Journal",
+    "JournalEntry",
+    "KeySpec",
+    "Progress",
+    "RecordFailure",
+    "StopReason",
+    "SyncReport",
+    "add_tags",
+    "record_key",
+    "remove_tags",
+    "set_business",
+    "upsert_contacts",
+]
