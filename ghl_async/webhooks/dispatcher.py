@@ -120,6 +120,12 @@ class Dispatcher:
         self.add_handler(None, handler)
         return handler
 
+    @overload
+    def add_handler(self, event_type: type[E], handler: Callable[[E], object]) -> None: ...
+
+    @overload
+    def add_handler(self, event_type: str | None, handler: Callable[..., object]) -> None: ...
+
     def add_handler(
         self, event_type: type[WebhookEvent] | str | None, handler: Callable[..., object]
     ) -> None:
