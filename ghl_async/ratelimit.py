@@ -135,13 +135,21 @@ def padding(log: deque[float], now: float, requests: int, period: float, remaini
     ``requests`` minus our admissions inside the current window; when the server has fewer
     free slots, someone else (another process, another client) used the difference.
     """
-    in_window = 0
-    floor = now - period
-    for stamp in reversed(log):
-        if stamp <= floor:
+    used = requests - max(remaining, 0)
+    if used <= 0:
+        return 0
+    ours = len(log) - _count_before(log, now - period)
+    return max(used - ours, 0)
+
+
+def _count_before(log: deque[float], floor: float) -> int:
+    # The log is sorted and pruned to one span, so only a margin's worth of entries is old.
+    count = 0
+    for stamp in log:
+        if stamp > floor:
             break
-        in_window += 1
-    return max(requests - in_window - max(remaining, 0), 0)
+        count += 1
+    return count
 
 
 class Bucket:
@@ -164,6 +172,7 @@ class Bucket:
         loop = asyncio.get_running_loop()
         if not self._lock.locked():
             now = loop.time()
+            self._prune(now)
             if self._wait(now) <= 0.0:
                 self._log.append(now)
                 return
@@ -176,6 +185,13 @@ class Bucket:
                 await asyncio.sleep(wait)
             self._log.append(now)
 
+    def _prune(self, now: float) -> None:
+        # Admissions older than one span can no longer hold anyone back.
+        log = self._log
+        floor = now - self.rule.span
+        while log and log[0] <= floor:
+            log.popleft()
+
     def _wait(self, now: float) -> float:
         rule = self.rule
         log_wait = window_wait(self._log, now, rule.requests, rule.span)
@@ -185,6 +201,9 @@ class Bucket:
         """Take the server's ``X-RateLimit-Remaining`` into account."""
         now = asyncio.get_running_loop().time()
         rule = self.rule
+        if remaining >= rule.requests:
+            return
+        self._prune(now)
         extra = padding(self._log, now, rule.requests, rule.period, remaining)
         # Stamped now: the latest moment those unknown requests can have happened, so they
         # are assumed to leave the window last (never too early).

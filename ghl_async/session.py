@@ -59,6 +59,8 @@ R = TypeVar("R")
 # Path traversal and URL-structure characters, whitespace and control characters. `%` too:
 # an id holding "%2F" would reach the server as a slash once percent-decoded.
 _BAD_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f-\x9f]|\.\.")
+# HighLevel ids (20-24 alphanumerics, UUIDs): valid and in no need of percent-encoding.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+").fullmatch
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _ENCODE = msgspec.json.Encoder().encode
@@ -130,7 +132,10 @@ class _Plan(Generic[R]):
             )
         url = self.head
         for name, arg, tail in zip(params, args, self.tails, strict=True):
-            url += quote(check_id(name, arg), safe="") + tail
+            if type(arg) is str and _PLAIN_ID(arg):
+                url += arg + tail
+            else:
+                url += quote(check_id(name, arg), safe="") + tail
         return url
 
 
@@ -170,15 +175,28 @@ class Transport:
         self.version = version
         self.user_agent = user_agent
         self.limiter = None if rate_limit is None else RateLimiter(rate_limit)
-        self.rate_limits: dict[str, RateLimitInfo] = {}
+        # The last response headers per rate key, parsed only when someone asks: most calls
+        # never look at them.
+        self.rate_headers: dict[str, Mapping[str, str]] = {}
         self.timeout = timeout
         self._given = http
         self._http: aiohttp.ClientSession | None = None
         self._connector_limits = (connector_limit, connector_limit_per_host)
         self._plans: dict[int, _Plan[object]] = {}
         self._plain = {"Accept": "application/json", "Version": version, "User-Agent": user_agent}
+        self._static = self._plain  # the fixed headers each request must carry itself
         self._headers: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
         self.state = "new"
+
+    @property
+    def rate_limits(self) -> dict[str, RateLimitInfo]:
+        """The last ``X-RateLimit-*`` headers seen per rate key, parsed."""
+        infos = {}
+        for key, headers in self.rate_headers.items():
+            info = RateLimitInfo.from_headers(headers)
+            if info is not None:
+                infos[key] = info
+        return infos
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -190,9 +208,13 @@ class Transport:
             limit, per_host = self._connector_limits
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=limit, limit_per_host=per_host),
+                # Our own session carries the fixed headers, so each request adds only its
+                # Authorization (aiohttp merges the two per request).
+                headers=self._plain,
                 # HighLevel's API is stateless; a jar would only carry cookies between calls.
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
+            self._static = {}
         self.state = "open"
         self.auth.bind(self)
 
@@ -232,7 +254,7 @@ class Transport:
         if pair is None:
             if len(self._headers) >= 64:  # tokens rotate daily; never grow without bound
                 self._headers.clear()
-            plain = {"Authorization": "Bearer " + token, **self._plain}
+            plain = {"Authorization": "Bearer " + token, **self._static}
             pair = self._headers[token] = (plain, {**plain, "Content-Type": "application/json"})
         return pair[1] if json_body else pair[0]
 
@@ -421,11 +443,11 @@ class Session:
                 attempt += 1
                 continue
 
-            info = RateLimitInfo.from_headers(response_headers)
-            if info is not None:
-                transport.rate_limits[key] = info
-                if bucket is not None and info.remaining is not None:
-                    bucket.observe(info.remaining)
+            remaining = response_headers.get("X-RateLimit-Remaining")
+            if remaining is not None:
+                transport.rate_headers[key] = response_headers
+                if bucket is not None and remaining.isdigit():
+                    bucket.observe(int(remaining))
             if debug:
                 log.debug(
                     "%s %s -> %d in %.1f ms (attempt %d)",
@@ -448,6 +470,7 @@ class Session:
             if status == 401 and not reauthorized and await auth.invalidate(location, token):
                 reauthorized = True
                 continue
+            info = RateLimitInfo.from_headers(response_headers)
             retry_after = None
             if status == 429:
                 retry_after = parse_retry_after(
