@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from ghl_async.errors import ConfigError
 from ghl_async.webhooks import crypto
@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_TOLERANCE", "PublicKeys", "WebhookVerifier"]
 DEFAULT_TOLERANCE = 300.0
 """Seconds an event's ``timestamp`` may differ from now: HighLevel suggests 5 minutes."""
 
-PublicKeys = str | bytes | Sequence[str | bytes]
+PublicKeys: TypeAlias = str | bytes | Sequence[str | bytes]
 """One PEM public key, or several (e.g. old and new while HighLevel rotates its key)."""
 
 
