@@ -6,13 +6,14 @@ the dispatcher) works without it.
 
 ::
 
+    from aiohttp import web
     from ghl_async.webhooks import ContactCreate, Dispatcher, create_app
 
     dispatcher = Dispatcher()
 
     @dispatcher.on(ContactCreate)
     async def greet(event: ContactCreate) -> None:
-        print("new contact", event.id, event.email)
+        ...  # event.id, event.email, event.custom_fields, ...
 
     web.run_app(create_app(dispatcher, path="/webhooks"), port=8080)
 
