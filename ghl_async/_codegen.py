@@ -337,7 +337,7 @@ def render_methods(route: Route[object], const: str, imports: _Imports) -> list[
     # Every page.
     iter_name = "iter" if name == "list" else "iter_" + name.removeprefix("list_")
     imports.models.add("Contact")
-    lines = [_signature(iter_name, params, "AsyncIterator[Contact]", is_async=False)]
+    lines = [_signature(iter_name, params, "AsyncGenerator[Contact, None]", is_async=False)]
     lines.append(
         _docstring(
             route,
@@ -395,7 +395,7 @@ def render() -> str:
             children.setdefault(parent, []).append(child)
 
     out = [HEADER, MODULE_DOC, "", "from __future__ import annotations", ""]
-    out.append("from collections.abc import AsyncIterator")
+    out.append("from collections.abc import AsyncGenerator")
     typing_names = sorted({"TYPE_CHECKING", *imports.typing}, key=lambda n: (n != n.upper(), n))
     out.append(f"from typing import {', '.join(typing_names)}")
     out.append("")

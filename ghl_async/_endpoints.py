@@ -8,7 +8,7 @@ conveniences (``get_bundle``) live in :mod:`ghl_async.client`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Literal
 
 from ghl_async import routes
@@ -480,7 +480,7 @@ class ContactsEndpoints(Resource):
         limit: int = 100,
         page: int = 1,
         location_id: str | None = None,
-    ) -> AsyncIterator[Contact]:
+    ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `list_by_business`, one page request at a time.
 
         `GET /contacts/business/{business_id}`, scope `contacts.readonly`.
@@ -503,7 +503,7 @@ class ContactsEndpoints(Resource):
         start_after_id: str | None = None,
         start_after: int | None = None,
         location_id: str | None = None,
-    ) -> AsyncIterator[Contact]:
+    ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `list`, one page request at a time.
 
         `GET /contacts/`, scope `contacts.readonly`.
@@ -562,7 +562,7 @@ class ContactsEndpoints(Resource):
         page: int = 1,
         search_after: list[str | int | float] | None = None,
         location_id: str | None = None,
-    ) -> AsyncIterator[Contact]:
+    ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `search`, one page request at a time.
 
         `POST /contacts/search`, scope `contacts.readonly`.

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 from urllib.parse import quote
@@ -359,7 +359,7 @@ class Session:
         query: Query | None = None,
         body: Body | None = None,
         location_id: str | None = None,
-    ) -> AsyncIterator[Contact]:
+    ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of a paged route, one page request at a time.
 
         Arguments are checked now, not at the first iteration. Nothing is held open between
@@ -382,7 +382,7 @@ class Session:
         query: Query | None,
         body: Body | None,
         location_id: str | None,
-    ) -> AsyncIterator[Contact]:
+    ) -> AsyncGenerator[Contact, None]:
         current: PageState | None = state
         while current is not None:
             page_query, page_body = current.request(query, body)

@@ -6,7 +6,7 @@ Never run: each ``assert_type`` fails the type check if the facade's types drift
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING
 
 import ghl_async
@@ -34,12 +34,12 @@ async def check_public_api() -> None:
         assert_type(upserted.new, bool)
         assert_type(await ghl.contacts.find_duplicate(phone="+15550100"), ghl_async.Contact | None)
 
-        assert_type(ghl.contacts.iter_by_business("biz", limit=50), AsyncIterator[Contact])
+        assert_type(ghl.contacts.iter_by_business("biz", limit=50), AsyncGenerator[Contact, None])
         assert_type(await ghl.contacts.list_by_business("biz", page=2), ContactsPage)
-        assert_type(ghl.contacts.iter(query="x"), AsyncIterator[ghl_async.Contact])
+        assert_type(ghl.contacts.iter(query="x"), AsyncGenerator[ghl_async.Contact, None])
         vip = SearchFilter(field="tags", operator="eq", value="vip")
         search = ghl.contacts.iter_search(filters=[vip])
-        assert_type(search, AsyncIterator[ghl_async.Contact])
+        assert_type(search, AsyncGenerator[ghl_async.Contact, None])
         async for item in ghl.contacts.iter_by_business("biz"):
             assert_type(item, ghl_async.Contact)
 
