@@ -181,9 +181,11 @@ def markdown(report: dict[str, Any]) -> str:
     if "decode_page" in sc:
         d = sc["decode_page"]
         lines += [f"## decode_page: {d['description']}", "",
-                  "| decoder | median µs | pages/s | × baseline |", "|---|---:|---:|---:|"]
+                  "| decoder | samples | median µs | min µs | pages/s | × baseline |",
+                  "|---|---:|---:|---:|---:|---:|"]
         for name, row in d["results"].items():
-            lines.append(f"| {name} | {row['median_us']:.0f} | {_num(1e6 / row['median_us'])} "
+            lines.append(f"| {name} | {row['samples']} | {row['median_us']:.0f} | "
+                         f"{row['min_us']:.0f} | {_num(1e6 / row['median_us'])} "
                          f"| {_num(row['ratio'], '.2f')} |")
         lines.append("")
     if "memory_walk" in sc:
@@ -200,10 +202,12 @@ def markdown(report: dict[str, Any]) -> str:
         rl = sc["rate_limited_sync"]
         lines += [f"## rate_limited_sync: {rl['description']}", "",
                   rl["method"], "",
-                  "| contender | elapsed s | ideal s | fraction of allowed rate | 429s seen |",
-                  "|---|---:|---:|---:|---:|"]
+                  "| contender | runs (elapsed s, 429s) | median elapsed s | ideal s | "
+                  "fraction of allowed rate | 429s seen |",
+                  "|---|---|---:|---:|---:|---:|"]
         for name, row in rl["results"].items():
-            lines.append(f"| {name} | {row['elapsed_s']:.2f} | {row['ideal_s']:.2f} | "
+            each = ", ".join(f"{r['elapsed_s']:.2f} s/{r['server_429']}" for r in row["runs"])
+            lines.append(f"| {name} | {each} | {row['elapsed_s']:.2f} | {row['ideal_s']:.2f} | "
                          f"{row['fraction_of_allowed']:.1%} | {row['server_429']} |")
         lines.append("")
     if "server_capacity" in sc:

@@ -22,11 +22,12 @@ class Sizes:
     walk_business: int = 20_000
     page_limit: int = 100
     post_concurrent: int = 2_000
-    decode_loops: int = 200
-    decode_batches: int = 5
+    decode_loops: int = 10
+    decode_batches: int = 40
     memory_small: int = 10_000
     memory_large: int = 100_000
     rate_limited_requests: int = 200
+    rate_limited_runs: int = 3
     rate_limited_concurrency: int = 16
     rule_max: int = 20
     rule_interval_ms: int = 1_000
@@ -41,8 +42,8 @@ FULL = Sizes()
 QUICK = Sizes(
     get_sequential=30, get_concurrent=200, concurrency=16, walk_business=500,
     post_concurrent=40, decode_loops=10, decode_batches=2, memory_small=200, memory_large=1_000,
-    rate_limited_requests=30, rate_limited_concurrency=8, rule_max=10, rule_interval_ms=150,
-    capacity_requests=200,
+    rate_limited_requests=30, rate_limited_runs=1, rate_limited_concurrency=8, rule_max=10,
+    rule_interval_ms=150, capacity_requests=200,
 )
 
 # The four throughput scenarios: (name, description template, request count).
@@ -66,7 +67,8 @@ def describe(name: str, s: Sizes) -> str:
                        "contacts",
         "rate_limited_sync": f"{s.rate_limited_requests} GETs at concurrency "
                              f"{s.rate_limited_concurrency} against a {s.rule_max} requests / "
-                             f"{s.rule_interval_ms} ms per-location rule",
+                             f"{s.rule_interval_ms} ms per-location rule, fresh client each "
+                             f"run, {s.rate_limited_runs} run(s)",
         "server_capacity": f"baseline client, {s.capacity_requests:,} GETs at concurrency "
                            f"{s.concurrency} from 1 vs 2 load processes",
     }[name]
