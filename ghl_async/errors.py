@@ -20,7 +20,9 @@
     │   └── ServerError 5xx
     ├── DecodeError                 a 2xx body did not match the model; keeps the raw bytes
     ├── PaginationError             a page did not advance
-    └── WebhookError                (ghl_async.webhooks) bad signature, stale or replayed event
+    └── WebhookError                (ghl_async.webhooks) SignatureError, AppMismatchError,
+                                    PayloadError, StaleEventError, DuplicateEventError,
+                                    CryptographyMissingError
 
 No exception message or repr ever contains a token, a client secret or an Authorization header:
 messages are built from HighLevel's error text, the operation name and the URL path.
