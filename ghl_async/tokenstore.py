@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import fcntl
 import hashlib
 import os
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +26,11 @@ from typing import Protocol, runtime_checkable
 import msgspec
 
 from ghl_async.errors import ConfigError
+
+# fcntl is POSIX-only; importing it lazily keeps ghl_async importable on Windows, where
+# FileTokenStore refuses to start and users bring their own TokenStore.
+if sys.platform != "win32":
+    import fcntl
 
 __all__ = ["FileTokenStore", "MemoryTokenStore", "Token", "TokenStore"]
 
@@ -160,6 +165,8 @@ class FileTokenStore:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        if sys.platform == "win32":  # pragma: no cover - POSIX CI
+            raise ConfigError("FileTokenStore needs POSIX file locks; implement TokenStore instead")
         self.path = Path(path)
         if self.path.is_dir():
             raise ConfigError(f"FileTokenStore path {str(self.path)!r} is a directory")
