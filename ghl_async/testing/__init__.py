@@ -15,8 +15,19 @@ Also a pytest fixture, ``fake_highlevel`` (installed with the package), and a co
 ``python -m ghl_async.testing --port 8080 --seed 100``.
 """
 
-from ghl_async.testing.faults import Fault, RequestRecord
-from ghl_async.testing.server import DEFAULT_REDIRECT_URI, FakeHighLevel, FakeOptions, IssuedToken
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ghl_async.testing.faults import Fault, RequestRecord
+    from ghl_async.testing.server import (
+        DEFAULT_REDIRECT_URI,
+        FakeHighLevel,
+        FakeOptions,
+        IssuedToken,
+    )
 
 __all__ = [
     "DEFAULT_REDIRECT_URI",
@@ -26,3 +37,25 @@ __all__ = [
     "IssuedToken",
     "RequestRecord",
 ]
+
+# Imported on first use: pytest loads this package's plugin (a submodule) at start-up, and
+# the server, aiohttp included, should cost nothing until a test asks for the fake.
+_HOMES = {
+    "DEFAULT_REDIRECT_URI": "ghl_async.testing.server",
+    "FakeHighLevel": "ghl_async.testing.server",
+    "FakeOptions": "ghl_async.testing.server",
+    "IssuedToken": "ghl_async.testing.server",
+    "Fault": "ghl_async.testing.faults",
+    "RequestRecord": "ghl_async.testing.faults",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

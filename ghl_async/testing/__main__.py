@@ -29,31 +29,32 @@ def _limit(text: str) -> int | None:
     return int(text)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    """The command line's options."""
+    options = argparse.ArgumentParser(
         prog="python -m ghl_async.testing",
         description="Serve a fake HighLevel Contacts API v2 (with OAuth) on this machine.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="TCP port; 0 picks a free one")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed N contacts")
-    parser.add_argument("--business-id", default="biz_1", help="business of seeded contacts")
-    parser.add_argument(
+    options.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    options.add_argument("--port", type=int, default=8080, help="TCP port; 0 picks a free one")
+    options.add_argument("--seed", type=int, default=0, metavar="N", help="seed N contacts")
+    options.add_argument("--business-id", default="biz_1", help="business of seeded contacts")
+    options.add_argument(
         "--rate-limit", default="100/10", help="burst rule requests/seconds, or 'none'"
     )
-    parser.add_argument(
+    options.add_argument(
         "--daily-limit", type=_limit, default=200_000, help="requests per day, or 'none'"
     )
-    parser.add_argument("--token-lifetime", type=float, default=86399.0, help="seconds")
-    parser.add_argument("--allow-duplicates", action="store_true", help="allow duplicate contacts")
-    parser.add_argument("--retry-after", action="store_true", help="send Retry-After with 429s")
-    parser.add_argument("--webhook-url", default=None, help="deliver signed webhooks there")
-    parser.add_argument("--random-seed", type=int, default=0, help="seed for ids and data")
-    parser.add_argument("--client-id", default=None)
-    parser.add_argument("--client-secret", default=None)
-    parser.add_argument("--location-id", default=None)
-    parser.add_argument("--json", action="store_true", help="print the facts as one JSON line")
-    return parser
+    options.add_argument("--token-lifetime", type=float, default=86399.0, help="seconds")
+    options.add_argument("--allow-duplicates", action="store_true", help="allow duplicate contacts")
+    options.add_argument("--retry-after", action="store_true", help="send Retry-After with 429s")
+    options.add_argument("--webhook-url", default=None, help="deliver signed webhooks there")
+    options.add_argument("--random-seed", type=int, default=0, help="seed for ids and data")
+    options.add_argument("--client-id", default=None)
+    options.add_argument("--client-secret", default=None)
+    options.add_argument("--location-id", default=None)
+    options.add_argument("--json", action="store_true", help="print the facts as one JSON line")
+    return options
 
 
 def _facts(fake: FakeHighLevel, seeded: int, business_id: str) -> dict[str, object]:
@@ -82,7 +83,8 @@ def _show(facts: dict[str, object], as_json: bool) -> None:
     sys.stdout.flush()
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set (by default: until SIGINT or SIGTERM)."""
     fake = FakeHighLevel(
         host=args.host,
         port=args.port,
@@ -97,11 +99,12 @@ async def _serve(args: argparse.Namespace) -> None:
         webhook_url=args.webhook_url,
         seed=args.random_seed,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
-            loop.add_signal_handler(signum, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C raises instead
+                loop.add_signal_handler(signum, stop.set)
     async with fake:
         if args.seed:
             fake.seed_contacts(args.seed, business_id=args.business_id, seed=args.random_seed)
@@ -111,9 +114,9 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the server; the exit status is 0 after Ctrl-C/SIGTERM, 2 on bad options."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
-        asyncio.run(_serve(args))
+        asyncio.run(serve(args))
     except ConfigError as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
