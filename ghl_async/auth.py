@@ -180,8 +180,13 @@ class AiohttpTokenTransport:
         if version:
             headers["Version"] = defaults.API_VERSION
         try:
+            # No redirects: a 307 would resend the client secret to wherever it points.
             async with self._session.post(
-                self._base_url + path, data=dict(form), headers=headers, timeout=self._timeout
+                self._base_url + path,
+                data=dict(form),
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
             ) as response:
                 return response.status, await response.read()
         except aiohttp.ClientConnectorError as err:
