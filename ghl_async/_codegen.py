@@ -274,6 +274,16 @@ def render_methods(route: Route[object], const: str, imports: _Imports) -> list[
         params.append(_Param("location_id", "str | None", "None"))
 
     pre: list[str] = []
+    for param in params:
+        if param.positional and param.annotation.startswith("Literal["):
+            # Path segments are checked as ids only; a Literal is a closed set of values.
+            choices = param.annotation[len("Literal[") : -1]
+            shown = choices.replace('"', "'")
+            pre += [
+                f"        if {param.name} not in ({choices}):",
+                f'            raise ConfigError(f"{param.name} must be one of {shown}, '
+                f'not {{{param.name}!r}}")',
+            ]
     if route.name in ONE_OF:
         names = ONE_OF[route.name]
         imports.models.add("UNSET")

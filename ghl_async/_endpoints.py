@@ -631,6 +631,8 @@ class ContactsEndpoints(Resource):
 
         `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`.
         """
+        if action not in ("add", "remove"):
+            raise ConfigError(f"action must be one of 'add', 'remove', not {action!r}")
         location = self._session.location(location_id)
         return await self._session.call(
             routes.BULK_UPDATE_TAGS,

@@ -8,14 +8,17 @@ of 100, then refills at 10/s, so the first 10 s can see 200 requests and a 429. 
 
 1. an :class:`aiolimiter.AsyncLimiter` that shapes the traffic: by default it allows the whole
    burst HighLevel allows; ``RateLimit(burst=1)`` turns it into a smooth pacer;
-2. a window log (the admission times of the last ``requests`` calls) that admits a call only
-   when the oldest of them left the window, plus a small ``margin`` for network jitter. This is
-   exactly HighLevel's rule, so a long run goes at ``requests / (period + margin)`` (99% of the
-   allowed rate by default) and never past it.
+2. a window of slots, exactly HighLevel's rule: a request holds a slot from the moment it is
+   admitted until ``period`` (plus a tiny ``margin``) after its response arrived. The server
+   saw the request at some moment between the two, so measuring from the response is the
+   latest it can have counted it: no latency pattern (a slow TLS handshake on the first
+   burst, a stalled connection) can squeeze ``requests + 1`` into one server window. A long
+   run goes at ``requests / (period + margin + round trip)``.
 
-The server's own counters feed back in: ``X-RateLimit-Remaining`` lower than our log expects
-(another process uses the same app and location) fills the log, and a 429 pauses the bucket
-for its ``Retry-After``. The daily quota is reported (:class:`RateLimitInfo`), not enforced.
+The server's own counters feed back in: ``X-RateLimit-Remaining`` lower than the bucket
+expects (another process uses the same app and location) fills slots, and a 429 pauses the
+bucket for its ``Retry-After``. The daily quota is reported (:class:`RateLimitInfo`), not
+enforced.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from aiolimiter import AsyncLimiter
 from ghl_async import defaults
 from ghl_async.errors import ConfigError
 
-__all__ = ["Bucket", "RateLimit", "RateLimitInfo", "RateLimiter", "window_wait"]
+__all__ = ["Bucket", "RateLimit", "RateLimitInfo", "RateLimiter", "padding", "window_wait"]
 
 
 def _int(headers: Mapping[str, str], name: str) -> int | None:
@@ -79,8 +82,7 @@ class RateLimit:
         period: the window, in seconds.
         burst: how many requests may leave at once (default: ``requests``, as HighLevel
             allows); ``1`` spaces every request evenly.
-        margin: seconds added to the window against network jitter (default: 1% of
-            ``period``).
+        margin: seconds added to the window for safety (default: 0.2% of ``period``).
     """
 
     requests: int = defaults.RATE_LIMIT_REQUESTS
@@ -104,8 +106,8 @@ class RateLimit:
 
     @property
     def span(self) -> float:
-        """Seconds an admission stays in the window log: the period plus the margin."""
-        margin = self.period * 0.01 if self.margin is None else self.margin
+        """Seconds a finished request keeps its slot: the period plus the margin."""
+        margin = self.period * 0.002 if self.margin is None else self.margin
         return self.period + margin
 
 
@@ -117,28 +119,35 @@ def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def window_wait(log: deque[float], now: float, requests: int, span: float) -> float:
-    """Seconds to wait before one more request keeps ``requests`` per ``span`` (0 = go now).
+def window_wait(
+    log: deque[float], in_flight: int, now: float, requests: int, span: float
+) -> float | None:
+    """Seconds before one more request may leave (0: now; None: when one in flight ends).
 
-    ``log`` holds the admission times of (at most) the last ``requests`` requests, oldest
-    first. A new request may leave once the oldest of those is ``span`` old.
+    ``log`` holds the completion times of finished requests younger than ``span``, oldest
+    first; ``in_flight`` requests were admitted and have not finished. All of them hold a slot.
     """
-    if len(log) < requests:
+    need = in_flight + len(log) - requests + 1  # slots that must free up first
+    if need <= 0:
         return 0.0
-    return max(log[0] + span - now, 0.0)
+    if need > len(log):
+        return None  # requests in flight hold the slots; they free them one span after ending
+    return max(log[need - 1] + span - now, 0.0)
 
 
-def padding(log: deque[float], now: float, requests: int, period: float, remaining: int) -> int:
-    """How many admissions the server counted that ``log`` does not know about.
+def padding(
+    log: deque[float], in_flight: int, now: float, requests: int, period: float, remaining: int
+) -> int:
+    """How many requests the server counted that the bucket does not know about.
 
-    ``remaining`` is the server's ``X-RateLimit-Remaining``. Our own free slots are
-    ``requests`` minus our admissions inside the current window; when the server has fewer
-    free slots, someone else (another process, another client) used the difference.
+    ``remaining`` is the server's ``X-RateLimit-Remaining``. The bucket's own requests in the
+    window are those in flight and those finished less than ``period`` ago; when the server has
+    fewer free slots, someone else (another process, another client) used the difference.
     """
     used = requests - max(remaining, 0)
     if used <= 0:
         return 0
-    ours = len(log) - _count_before(log, now - period)
+    ours = in_flight + len(log) - _count_before(log, now - period)
     return max(used - ours, 0)
 
 
@@ -153,58 +162,82 @@ def _count_before(log: deque[float], floor: float) -> int:
 
 
 class Bucket:
-    """The limiter of one location (or company): see the module docstring."""
+    """The limiter of one location (or company): see the module docstring.
 
-    __slots__ = ("_limiter", "_lock", "_log", "_paused_until", "rule")
+    Every :meth:`acquire` must be paired with one :meth:`release` once the response (or the
+    failure) is in.
+    """
+
+    __slots__ = ("_in_flight", "_limiter", "_lock", "_log", "_paused_until", "_released", "rule")
 
     def __init__(self, rule: RateLimit) -> None:
         self.rule = rule
         burst = rule.requests if rule.burst is None else rule.burst
         self._limiter = AsyncLimiter(burst, rule.period * burst / rule.requests)
-        self._log: deque[float] = deque(maxlen=rule.requests)
-        # FIFO among callers that must wait for the window; the fast path never touches it.
+        self._log: deque[float] = deque(maxlen=rule.requests)  # completion times
+        self._in_flight = 0
+        # FIFO among callers that must wait; the fast path never touches it.
         self._lock = asyncio.Lock()
+        self._released: asyncio.Future[None] | None = None
         self._paused_until = 0.0
 
     async def acquire(self) -> None:
-        """Wait until one more request keeps the rule, and count it."""
+        """Wait until one more request keeps the rule, and take its slot."""
         await self._limiter.acquire()
         loop = asyncio.get_running_loop()
         if not self._lock.locked():
             now = loop.time()
             self._prune(now)
-            if self._wait(now) <= 0.0:
-                self._log.append(now)
+            if self._wait(now) == 0.0:
+                self._in_flight += 1
                 return
         async with self._lock:
             while True:
                 now = loop.time()
+                self._prune(now)
                 wait = self._wait(now)
-                if wait <= 0.0:
+                if wait == 0.0:
                     break
-                await asyncio.sleep(wait)
-            self._log.append(now)
+                if wait is None:
+                    released = self._released
+                    if released is None or released.done():
+                        released = self._released = loop.create_future()
+                    await released
+                else:
+                    await asyncio.sleep(wait)
+            self._in_flight += 1
+
+    def release(self) -> None:
+        """The request of one :meth:`acquire` finished (answered or failed) just now."""
+        self._in_flight -= 1
+        self._log.append(asyncio.get_running_loop().time())
+        released, self._released = self._released, None
+        if released is not None and not released.done():
+            released.set_result(None)
 
     def _prune(self, now: float) -> None:
-        # Admissions older than one span can no longer hold anyone back.
+        # Requests that ended more than a span ago no longer hold a slot.
         log = self._log
         floor = now - self.rule.span
         while log and log[0] <= floor:
             log.popleft()
 
-    def _wait(self, now: float) -> float:
+    def _wait(self, now: float) -> float | None:
         rule = self.rule
-        log_wait = window_wait(self._log, now, rule.requests, rule.span)
-        return max(log_wait, self._paused_until - now)
+        wait = window_wait(self._log, self._in_flight, now, rule.requests, rule.span)
+        pause = self._paused_until - now
+        if pause > 0.0 and wait is not None:
+            return max(wait, pause)
+        return wait
 
     def observe(self, remaining: int) -> None:
         """Take the server's ``X-RateLimit-Remaining`` into account."""
-        now = asyncio.get_running_loop().time()
         rule = self.rule
         if remaining >= rule.requests:
             return
+        now = asyncio.get_running_loop().time()
         self._prune(now)
-        extra = padding(self._log, now, rule.requests, rule.period, remaining)
+        extra = padding(self._log, self._in_flight, now, rule.requests, rule.period, remaining)
         # Stamped now: the latest moment those unknown requests can have happened, so they
         # are assumed to leave the window last (never too early).
         self._log.extend([now] * extra)

@@ -407,12 +407,13 @@ class Session:
         attempt = 0
         reauthorized = False
         while True:
+            failure: BaseException | None = None
             if bucket is not None:
                 await bucket.acquire()
-            token = await auth.access_token(location)
-            headers = transport.headers(token, data is not None)
-            started = loop.time() if debug else 0.0
             try:
+                token = await auth.access_token(location)
+                headers = transport.headers(token, data is not None)
+                started = loop.time() if debug else 0.0
                 async with http.request(
                     method,
                     url,
@@ -425,20 +426,27 @@ class Session:
                 status = response.status
                 response_headers = response.headers
             except _NO_RESPONSE as err:
-                outcome = outcome_of(err)
+                failure = err
+            finally:
+                if bucket is not None:
+                    bucket.release()  # the slot counts from now: the latest the server saw it
+            if failure is not None:
+                outcome = outcome_of(failure)
                 delay = retry_delay(outcome, attempt, idempotent, self.retry)
                 if debug:
                     log.debug(
                         "%s %s -> %s after %.1f ms (attempt %d)%s",
                         method,
                         _path_of(url, transport.base_url),
-                        type(err).__name__,
+                        type(failure).__name__,
                         (loop.time() - started) * 1000,
                         attempt + 1,
                         "" if delay is None else f", retrying in {delay:.3f} s",
                     )
                 if delay is None:
-                    raise _transport_error(plan, url, transport.base_url, outcome, err) from err
+                    raise _transport_error(
+                        plan, url, transport.base_url, outcome, failure
+                    ) from failure
                 await asyncio.sleep(delay)
                 attempt += 1
                 continue
