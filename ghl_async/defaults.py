@@ -7,7 +7,7 @@ from typing import Final
 BASE_URL: Final = "https://services.leadconnectorhq.com"
 API_VERSION: Final = "2021-07-28"
 # The consent page lives on another host than the API (CONTACTS-API.md §7.1).
-CHOOSER_URL: Final = "https://marketplace.gohighlevel.com/oauth/chooselocation"
+CHOOSER_URL: Final = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
 USER_AGENT: Final = "ghl-async"
 
 # Timeouts, seconds.
