@@ -230,6 +230,7 @@ async def test_search_filters_sort_and_cursor(api: Api) -> None:
     # Default order is newest first; a custom sort pages consistently through searchAfter.
     newest = await ids_for()
     assert newest[:2] == [plain["id"], vip["id"]]
+    assert newest[2:] == sorted(ids, key=lambda i: fake.get_contact(i).date_added, reverse=True)  # type: ignore[union-attr]
     full = await ids_for(sort=[{"field": "lastNameLowerCase", "direction": "desc"}])
     names = [fake.get_contact(i).last_name.lower() for i in full]  # type: ignore[union-attr]
     assert names == sorted(names, reverse=True)
@@ -257,3 +258,22 @@ async def test_search_result_shape(api: Api) -> None:
     assert found["dateOfBirth"] == 947030400000  # epoch ms, as live search results have it
     assert found["searchAfter"][-1] == contact["id"]
     assert isinstance(found["searchAfter"][0], int)
+
+
+async def test_search_sees_changes_between_pages(api: Api) -> None:
+    fake = api.fake
+    ids = fake.seed_contacts(5, tags=["t"], tasks=0, notes=0, appointments=0)
+    wanted = {"filters": [{"field": "tags", "operator": "eq", "value": "vip"}]}
+    assert (await _search(api, pageLimit=10, **wanted))["total"] == 0
+    await api.post(f"/contacts/{ids[2]}/tags", json={"tags": ["vip"]})
+    found = await _search(api, pageLimit=10, **wanted)
+    assert [c["id"] for c in found["contacts"]] == [ids[2]]
+    await api.delete(f"/contacts/{ids[2]}")
+    assert (await _search(api, pageLimit=10, **wanted))["total"] == 0
+    created = await api.create(email="fresh@alpha.example", tags=["vip"])
+    assert [c["id"] for c in (await _search(api, pageLimit=10, **wanted))["contacts"]] == [
+        created["id"]
+    ]
+    for index in range(10):  # more distinct searches than the cache holds
+        await _search(api, pageLimit=1, query=f"nobody{index}")
+    assert (await _search(api, pageLimit=10, **wanted))["total"] == 1

@@ -30,8 +30,9 @@ from ghl_async.testing.edits import (
     parse_iso_datetime,
 )
 from ghl_async.testing.replies import ApiFailure, Reply
-from ghl_async.testing.search import compile_filters, compile_sort
+from ghl_async.testing.search import Predicate, SearchPlan, compile_filters, compile_sort
 from ghl_async.testing.store import (
+    CHANGES,
     ContactRecord,
     LocationRecord,
     NoteRecord,
@@ -45,6 +46,7 @@ __all__ = ["HANDLERS", "Call", "Handler"]
 S = TypeVar("S", bound=msgspec.Struct)
 ACK: Final = {"succeded": True}
 NO_ACCESS: Final = "The token does not have access to this location."
+_SEARCH_CACHE_SIZE: Final = 8
 
 
 @dataclass(slots=True)
@@ -129,7 +131,7 @@ def _duplicate(contact: ContactRecord, matched: str) -> ApiFailure:
 
 
 def _new_contact(call: Call, body: m.CreateContact) -> ContactRecord:
-    stamp = now_ms()
+    stamp = call.store.stamp()
     contact = ContactRecord(
         id=call.store.new_id(), location_id=call.location_id, added_ms=stamp, updated_ms=stamp
     )
@@ -240,7 +242,7 @@ def list_business_contacts(call: Call) -> Reply:
     if isinstance(query.query, str) and query.query:
         needle = query.query.lower()
         ids = [i for i in ids if needle in contacts[i].text()]
-    page = [shapes.contact_summary(contacts[i]) for i in ids[skip : skip + limit]]
+    page = [shapes.summary_raw(contacts[i]) for i in ids[skip : skip + limit]]
     return Reply({"contacts": page, "count": len(ids)})
 
 
@@ -293,7 +295,7 @@ def list_contacts(call: Call) -> Reply:
         "nextPage": current + 1 if more else None,
         "prevPage": current - 1 if current > 1 else None,
     }
-    page = [shapes.contact_summary(store.contacts[contact_id]) for _, contact_id in chunk]
+    page = [shapes.summary_raw(store.contacts[contact_id]) for _, contact_id in chunk]
     return Reply({"contacts": page, "count": total, "meta": meta})
 
 
@@ -308,15 +310,12 @@ def search_contacts(call: Call) -> Reply:
         raise ApiFailure(422, ["page must not be less than 1"])
     if body.page is not UNSET and body.search_after is not UNSET:
         raise ApiFailure(422, ["page and searchAfter cannot be used together"])
-    predicate = compile_filters(
-        body.filters if isinstance(body.filters, list) else [],
-        body.query if isinstance(body.query, str) else None,
-    )
-    plan = compile_sort(body.sort if isinstance(body.sort, list) else [])
-    contacts = call.store.contacts_in(call.location_id)
-    if predicate is not None:
-        contacts = [c for c in contacts if predicate(c)]
-    plan.sort(contacts)
+    filters = body.filters if isinstance(body.filters, list) else []
+    sort = body.sort if isinstance(body.sort, list) else []
+    text = body.query if isinstance(body.query, str) else None
+    predicate = compile_filters(filters, text)  # compiled every time: it validates
+    plan = compile_sort(sort)
+    contacts = _searched(call, predicate, plan, msgspec.json.encode([filters, sort, text]))
     if isinstance(body.search_after, list):
         start = plan.after(contacts, body.search_after)
     else:
@@ -331,6 +330,24 @@ def search_contacts(call: Call) -> Reply:
     chunk = contacts[start : start + body.page_limit]
     found = [shapes.contact_searched(c, plan.cursor(c)) for c in chunk]
     return Reply({"contacts": found, "total": len(contacts)})
+
+
+def _searched(
+    call: Call, predicate: Predicate | None, plan: SearchPlan, criteria: bytes
+) -> list[ContactRecord]:
+    store = call.store
+    key = (call.location_id, criteria)
+    cached = store.search_cache.get(key)
+    if cached is not None and cached[0] == CHANGES.value:
+        return cached[1]
+    contacts = store.contacts_in(call.location_id)
+    if predicate is not None:
+        contacts = [c for c in contacts if predicate(c)]
+    plan.sort(contacts)
+    if len(store.search_cache) >= _SEARCH_CACHE_SIZE:
+        store.search_cache.pop(next(iter(store.search_cache)))
+    store.search_cache[key] = (CHANGES.value, contacts)
+    return contacts
 
 
 def find_duplicate(call: Call) -> Reply:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -26,7 +27,7 @@ from ghl_async.testing.replies import ApiFailure
 from ghl_async.testing.shapes import dob_epoch_ms
 from ghl_async.testing.store import ContactRecord
 
-__all__ = ["VALUE_LIMIT", "SearchPlan", "SortKey", "compile_filters", "compile_sort"]
+__all__ = ["VALUE_LIMIT", "Predicate", "SearchPlan", "SortKey", "compile_filters", "compile_sort"]
 
 VALUE_LIMIT: Final = 75
 Value = str | int | float | bool | list[str] | None
@@ -70,6 +71,7 @@ _FIELDS: Final[dict[str, Getter]] = {
     "dateUpdated": lambda c: c.updated_ms,
     "dateOfBirth": _dob,
 }
+_BY_ID: Final = operator.attrgetter("id")
 _DATES: Final = frozenset({"dateAdded", "dateUpdated", "dateOfBirth"})
 _NUMERIC: Final = _DATES | {"dnd"}
 
@@ -231,7 +233,7 @@ class SearchPlan:
 
     def sort(self, contacts: list[ContactRecord]) -> list[ContactRecord]:
         """Sort in place by the plan (stable passes, least significant key first)."""
-        contacts.sort(key=lambda c: c.id)
+        contacts.sort(key=_BY_ID)
         for key in reversed(self._keys):
             contacts.sort(key=key.value, reverse=key.descending)
         return contacts

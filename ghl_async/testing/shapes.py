@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import calendar
 
+import msgspec
+
+from ghl_async.testing.replies import ENCODER
 from ghl_async.testing.store import (
     AppointmentRecord,
     ContactRecord,
@@ -35,6 +38,7 @@ __all__ = [
     "dob_epoch_ms",
     "note_webhook",
     "note_wire",
+    "summary_raw",
     "task_webhook",
     "task_wire",
 ]
@@ -159,7 +163,24 @@ def contact_created(contact: ContactRecord) -> Json:
 
 
 def contact_summary(contact: ContactRecord) -> Json:
-    """The contact as list endpoints return it."""
+    """The contact as list endpoints return it (a cached dict: copy it before changing it)."""
+    cached = contact.wire_cache.get("summary")
+    if cached is None:
+        cached = contact.wire_cache["summary"] = _summary(contact)
+    return cached  # type: ignore[return-value]  # only this function fills the "summary" slot
+
+
+def summary_raw(contact: ContactRecord) -> msgspec.Raw:
+    """:func:`contact_summary`, encoded once and reused until the contact changes."""
+    cached = contact.wire_cache.get("summary_raw")
+    if cached is None:
+        cached = contact.wire_cache["summary_raw"] = msgspec.Raw(
+            ENCODER.encode(contact_summary(contact))
+        )
+    return cached  # type: ignore[return-value]  # only this function fills the slot
+
+
+def _summary(contact: ContactRecord) -> Json:
     return _drop_none(
         {
             "id": contact.id,
@@ -199,7 +220,7 @@ def contact_summary(contact: ContactRecord) -> Json:
 
 def contact_searched(contact: ContactRecord, cursor: list[str | int]) -> Json:
     """The contact as ``POST /contacts/search`` returns it, with its ``searchAfter`` cursor."""
-    data = contact_summary(contact)
+    data = dict(contact_summary(contact))
     address = data.pop("address1", None)
     if address is not None:
         data["address"] = address

@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
+    "CHANGES",
     "AppointmentRecord",
+    "ChangeClock",
     "ContactRecord",
     "LocationRecord",
     "NoteRecord",
@@ -29,6 +31,23 @@ __all__ = [
 ]
 
 EventSink = Callable[[str, Mapping[str, object]], None]
+
+
+class ChangeClock:
+    """Counts contact changes, so derived results (sorted searches) know when they are stale."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def tick(self) -> None:
+        """Record that some contact changed."""
+        self.value += 1
+
+
+CHANGES = ChangeClock()
+"""Shared by every store: a change anywhere only makes other fakes' caches rebuild early."""
 _ALNUM = bytes.maketrans(b"+/", b"xQ")
 
 
@@ -127,7 +146,11 @@ class AppointmentRecord:
 
 @dataclass(slots=True, eq=False)
 class ContactRecord:
-    """One contact. Attribute names match the request Structs' field names."""
+    """One contact. Attribute names match the request Structs' field names.
+
+    Whoever changes a field the list endpoints show must call :meth:`touch`, which also drops
+    the cached wire shapes.
+    """
 
     id: str
     location_id: str
@@ -164,6 +187,8 @@ class ContactRecord:
     notes: dict[str, NoteRecord] = field(default_factory=dict)
     appointments: list[AppointmentRecord] = field(default_factory=list)
     text_cache: str | None = None  # lower-cased haystack for free-text queries
+    # Wire shapes already built (see shapes.py); cleared by touch().
+    wire_cache: dict[str, object] = field(default_factory=dict)
 
     @property
     def name(self) -> str | None:
@@ -187,6 +212,8 @@ class ContactRecord:
         """Record a change: bump ``dateUpdated`` and drop cached derived values."""
         self.updated_ms = max(self.added_ms, now_ms() if ms is None else ms)
         self.text_cache = None
+        self.wire_cache.clear()
+        CHANGES.tick()
 
 
 @dataclass(slots=True, eq=False)
@@ -227,7 +254,11 @@ class Store:
         self._rng = random.Random(seed)
         self.locations: dict[str, LocationRecord] = {}
         self.contacts: dict[str, ContactRecord] = {}
+        self._last_stamp = 0
         self.seeded = 0  # contacts made by the seeder, so seeded e-mails/phones stay unique
+        # Sorted search results by (location, filters, sort, query): paging through one search
+        # sorts once. Each entry remembers CHANGES.value at the time it was built.
+        self.search_cache: dict[tuple[str, bytes], tuple[int, list[ContactRecord]]] = {}
         self.on_event: EventSink | None = None
 
     # --- ids and events -----------------------------------------------------------------
@@ -237,6 +268,15 @@ class Store:
         # base64 of 15 random bytes is 20 characters; two of its 64 symbols are not
         # alphanumeric, so map them onto letters (cheaper than choosing 20 characters).
         return base64.b64encode(self._rng.randbytes(15)).translate(_ALNUM).decode()
+
+    def stamp(self) -> int:
+        """Now in epoch ms, strictly after the previous stamp.
+
+        Contacts created in the same millisecond would otherwise sort by id, not by creation,
+        in the oldest-first listing and the newest-first search.
+        """
+        self._last_stamp = max(now_ms(), self._last_stamp + 1)
+        return self._last_stamp
 
     def new_ids(self, count: int) -> list[str]:
         """``count`` ids at once (what :meth:`new_id` would give, in one step)."""
@@ -296,6 +336,7 @@ class Store:
         """Add a new contact and index it."""
         location = self.locations[contact.location_id]
         self.contacts[contact.id] = contact
+        CHANGES.tick()
         key = contact.key
         order = location.order
         if not order or key >= order[-1]:
@@ -311,6 +352,7 @@ class Store:
         """Delete a contact with everything attached to it."""
         location = self.locations[contact.location_id]
         del self.contacts[contact.id]
+        CHANGES.tick()
         index = bisect.bisect_left(location.order, contact.key)
         if index < len(location.order) and location.order[index] == contact.key:
             del location.order[index]
@@ -355,6 +397,7 @@ class Store:
         """Attach a contact to a business (``None`` detaches); True when it changed."""
         if contact.business_id == business_id:
             return False
+        CHANGES.tick()
         location = self.locations[contact.location_id]
         if contact.business_id is not None:
             self._leave_business(location, contact.business_id, contact.id)
