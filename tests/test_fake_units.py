@@ -149,3 +149,22 @@ async def test_a_handler_crash_answers_highlevel_500(caplog: pytest.LogCaptureFi
         assert answer.status == 500
         assert answer.json == {"statusCode": 500, "message": "Internal server error"}
         assert "FakeHighLevel failed on POST /contacts/" in caplog.text
+
+
+def test_fake_options_mirror_the_constructor() -> None:
+    import inspect
+
+    from ghl_async.testing import FakeHighLevel, FakeOptions
+
+    parameters = inspect.signature(FakeHighLevel).parameters
+    assert set(FakeOptions.__annotations__) == set(parameters)
+
+
+def test_package_exports_lazily() -> None:
+    import ghl_async.testing as testing
+
+    assert set(testing.__all__) <= set(dir(testing))
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None
+    with pytest.raises(AttributeError):
+        _ = testing.Nothing  # type: ignore[attr-defined]

@@ -50,6 +50,7 @@ from ghl_async.testing.oauth import (
     AccessToken,
     Grant,
     OAuthError,
+    RefreshToken,
     TokenRegistry,
     UserType,
     token_response,
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 
     from ghl_async.webhooks.emitter import WebhookEmitter
 
-__all__ = ["DEFAULT_REDIRECT_URI", "FakeHighLevel", "FakeOptions", "IssuedToken"]
+__all__ = ["DEFAULT_REDIRECT_URI", "ContactsView", "FakeHighLevel", "FakeOptions", "IssuedToken"]
 
 logger = logging.getLogger("ghl_async.testing")
 T = TypeVar("T")
@@ -287,7 +288,12 @@ class FakeHighLevel:
 
     @property
     def chooser_url(self) -> str:
-        """The fake consent page (``GET /oauth/chooselocation``)."""
+        """The fake consent page (``GET /oauth/chooselocation``; ``/v2/oauth/...`` works too).
+
+        It consents at once: a 302 to ``redirect_uri?code=...`` (plus ``state`` when given).
+        Two parameters of its own pick what a user would click: ``location_id`` (default: the
+        default location) and ``user_type=Company`` for an agency-level install.
+        """
         return f"{self.base_url}/oauth/chooselocation"
 
     @property
@@ -654,9 +660,11 @@ class FakeHighLevel:
         return [loc.id for loc in self.store.locations.values() if loc.company_id == company_id]
 
     def _token_body(
-        self, access: AccessToken, refresh_value: str, extra: Mapping[str, object] | None = None
+        self,
+        access: AccessToken,
+        refresh: RefreshToken,
+        extra: Mapping[str, object] | None = None,
     ) -> dict[str, object]:
-        refresh = self.tokens.refresh[refresh_value]
         return token_response(
             access,
             refresh,
@@ -685,7 +693,7 @@ class FakeHighLevel:
             return _json(err.body(), err.status, headers)
         exchange.applied = True
         exchange.location_id = access.grant.location_id
-        return _json(self._token_body(access, refresh.value), 200, headers)
+        return _json(self._token_body(access, refresh), 200, headers)
 
     async def _location_token(self, request: web.Request, exchange: _Exchange) -> web.Response:
         headers = {"traceId": exchange.trace_id}
@@ -718,8 +726,7 @@ class FakeHighLevel:
         access, refresh = self.tokens.mint_pair(location_grant, time.time())
         exchange.applied = True
         exchange.location_id = location.id
-        extra = {"appId": self.app_id, "versionId": self.app_id, "planId": None}
-        body = self._token_body(access, refresh.value, {k: v for k, v in extra.items() if v})
+        body = self._token_body(access, refresh, {"appId": self.app_id, "versionId": self.app_id})
         return _json(body, 200, headers)
 
     def _redirect_allowed(self, uri: str) -> bool:
