@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -106,7 +109,17 @@ def test_signatures_follow_the_house_style() -> None:
 def test_render_type_refuses_what_it_cannot_spell() -> None:
     imports = _codegen._Imports()
     assert _codegen.render_type(dict[str, list[int]], imports) == "dict[str, list[int]]"
+    assert _codegen.render_type(Literal["a", "b"], imports) == 'Literal["a", "b"]'
+    assert "Literal" in imports.typing
     with pytest.raises(TypeError):
         _codegen.render_type(set[int], imports)
     with pytest.raises(TypeError):
         _codegen.render_type(complex, imports)
+
+
+def test_check_runs_as_a_module() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ghl_async._codegen", "--check"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr

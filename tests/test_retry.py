@@ -123,6 +123,7 @@ NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
         ("0", 10_000, 0.0),
         ("Thu, 01 Jan 2026 12:00:07 GMT", None, 7.0),
         ("Thu, 01 Jan 2026 11:59:00 GMT", None, 0.0),  # in the past
+        ("Thu, 01 Jan 2026 12:00:03 -0000", None, 3.0),  # no zone: UTC
         ("soon", 10_000, 10.0),  # unparseable: the interval header
         ("nan", 2_000, 2.0),
         ("inf", None, None),
