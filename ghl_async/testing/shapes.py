@@ -65,7 +65,14 @@ def _drop_none(data: Json) -> Json:
 
 
 def contact_full(contact: ContactRecord) -> Json:
-    """The contact as ``GET /contacts/{contactId}`` returns it."""
+    """The contact as ``GET /contacts/{contactId}`` returns it (cached: copy before changing)."""
+    cached = contact.wire_cache.get("full")
+    if cached is None:
+        cached = contact.wire_cache["full"] = _full(contact)
+    return cached  # type: ignore[return-value]  # only this function fills the "full" slot
+
+
+def _full(contact: ContactRecord) -> Json:
     name = contact.name
     return _drop_none(
         {
