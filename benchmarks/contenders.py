@@ -226,8 +226,9 @@ class OfficialSDK(Contender):
 
     name = "official-sdk"
     full_reps = False
-    description = ("HighLevel's official SDK (gohighlevel-api-client, httpx underneath, "
-                   "its default pool: 20 keep-alive connections)")
+    description = ("HighLevel's official SDK (gohighlevel-api-client) as shipped: httpx "
+                   "with its default pool (20 keep-alive connections), dicts, `Version: v3`; "
+                   "only its base URL is pointed at the loopback server")
 
     @classmethod
     def unavailable(cls) -> str | None:

@@ -70,10 +70,12 @@ class GhlAsyncDefault(GhlAsyncNoLimit):
 
     name = "ghl_async-default"
     description = (
-        "ghl_async.Client with every default (retry, auth, limiter bucket, X-RateLimit "
-        "observation) except the rule's window: RateLimit(requests=100, period=0.01), the "
-        "default 100-request rule with its 10 s window scaled to 10 ms so it never throttles "
-        "here; the rate-limited scenario uses the server's rule instead")
+        "ghl_async.Client with every default (retries, auth, per-location limiter bucket, "
+        "X-RateLimit header observation) except the rule's window: RateLimit(requests=100, "
+        "period=0.01), i.e. the default 100-request rule with its 10 s window scaled to 10 ms "
+        "so it never throttles here (the open listener advertises X-RateLimit-Max 10^9, so "
+        "the bucket's observe() takes its early exit); the rate-limited scenario uses the "
+        "server's 20 / 1 s rule instead")
 
     def _options(self, rule: tuple[int, float] | None) -> dict[str, Any]:
         from ghl_async import RateLimit

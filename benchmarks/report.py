@@ -43,6 +43,10 @@ def _cpu_model() -> str:
 
 
 def _git_commit() -> str | None:
+    # Set when running from an exported snapshot (`git archive`), which has no .git.
+    pinned = os.environ.get("GHL_BENCH_COMMIT")
+    if pinned:
+        return pinned
     root = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
@@ -83,10 +87,13 @@ def summarise(samples: list[dict[str, float]], requests: int) -> dict[str, Any]:
     """Median time and derived figures of one contender in one scenario."""
     times = [s["seconds"] for s in samples]
     med = statistics.median(times)
+    timed_out = any(s.get("timed_out") for s in samples)
     return {
         "times_s": [round(t, 6) for t in times],
+        # A run abandoned at its time limit only says "slower than this": no rate, no ratio.
+        "timed_out": timed_out,
         "median_s": med,
-        "requests_per_s": requests / med if med else None,
+        "requests_per_s": None if timed_out or not med else requests / med,
         "client_cpu_share": statistics.median(s["client_cpu"] for s in samples),
         "server_cpu_share": statistics.median(s["server_cpu"] for s in samples),
         "server_429": sum(int(s["server_429"]) for s in samples),
@@ -97,7 +104,8 @@ def add_ratios(rows: dict[str, dict[str, Any]], key: str = "median_s") -> None:
     """Put each contender's ratio to the baseline next to its median."""
     base = rows.get(BASELINE)
     for row in rows.values():
-        row["ratio"] = (row[key] / base[key]) if base and base[key] else None
+        ok = base and base[key] and not row.get("timed_out")
+        row["ratio"] = (row[key] / base[key]) if ok else None
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -146,7 +154,8 @@ def markdown(report: dict[str, Any]) -> str:
         "# ghl_async benchmarks",
         "",
         f"Run {m['date_utc']} · {m['cpu_model']} · {m['usable_cores']} usable cores "
-        f"(load average at start {m['load_average_at_start']}) · {m['python']} · "
+        f"(load average at start {m['load_average_at_start']}, at end "
+        f"{m.get('load_average_at_end')}) · {m['python']} · "
         f"ghl_async {m['packages'].get('ghl-async')} @ {m['ghl_async_commit']} · "
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items()
                     if v and k != "ghl-async"),
@@ -173,7 +182,8 @@ def markdown(report: dict[str, Any]) -> str:
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for name, row in sc[scen]["results"].items():
             lines.append(
-                f"| {name} | {len(row['times_s'])} | {row['median_s']:.3f} | "
+                f"| {name} | {len(row['times_s'])} | "
+                f"{'> ' if row['timed_out'] else ''}{row['median_s']:.3f} | "
                 f"{_num(row['requests_per_s'])} | "
                 f"{_num(row['ratio'], '.2f')} | {_pct(row['client_cpu_share'])} | "
                 f"{_pct(row['server_cpu_share'])} |")

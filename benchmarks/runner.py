@@ -12,6 +12,7 @@ import gc
 import json
 import math
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import time
@@ -68,20 +69,25 @@ class _Stats:
 
 
 async def _measure(cls: type[Contender], scen: str, sizes: Sizes, server: ServerProcess,
-                   stats: _Stats) -> dict[str, float]:
+                   stats: _Stats, limit_s: float | None = None) -> dict[str, float]:
     contender = cls()
     await contender.start(server.url("open"))
+    timed_out = False
     try:
         await contender.get(payloads.contact_ids()[0])  # connection open, lazy state built
         gc.collect()
         before = await stats.get()
         cpu0, t0 = time.process_time(), time.perf_counter()
-        await scenarios.WORKLOADS[scen](contender, sizes)
+        try:
+            await asyncio.wait_for(scenarios.WORKLOADS[scen](contender, sizes), limit_s)
+        except asyncio.TimeoutError:
+            timed_out = True
         t1, cpu1 = time.perf_counter(), time.process_time()
         after = await stats.get()
     finally:
         await contender.stop()
     return {
+        "timed_out": timed_out,
         "seconds": t1 - t0,
         "client_cpu": (cpu1 - cpu0) / (t1 - t0),
         "server_cpu": (after["cpu_s"] - before["cpu_s"]) / (after["wall_s"] - before["wall_s"]),
@@ -90,7 +96,7 @@ async def _measure(cls: type[Contender], scen: str, sizes: Sizes, server: Server
 
 
 async def _throughput(runnable: list[type[Contender]], sizes: Sizes, reps: int, ref_reps: int,
-                      wanted: list[str], server: ServerProcess,
+                      ref_timeout: float, wanted: list[str], server: ServerProcess,
                       stats: _Stats) -> dict[str, Any]:
     def reps_of(cls: type[Contender]) -> int:
         # httpx-based clients run 15-20x slower at concurrency 64; all their repetitions
@@ -109,8 +115,11 @@ async def _throughput(runnable: list[type[Contender]], sizes: Sizes, reps: int, 
             for cls in order:
                 if rep >= reps_of(cls):
                     continue
-                samples[scen][cls.name].append(await _measure(cls, scen, sizes, server, stats))
+                limit = None if cls.full_reps else ref_timeout
+                samples[scen][cls.name].append(
+                    await _measure(cls, scen, sizes, server, stats, limit))
             line = ", ".join(f"{name} {rows[-1]['seconds']:.3f}s"
+                             + (" (timed out)" if rows[-1]["timed_out"] else "")
                              for name, rows in samples[scen].items() if len(rows) == rep + 1)
             _say(f"  rep {rep + 1}/{reps} {scen}: {line}")
     out: dict[str, Any] = {}
@@ -297,7 +306,8 @@ def _capacity(sizes: Sizes, server: ServerProcess) -> dict[str, Any]:
 
 
 async def _run_async(runnable: list[type[Contender]], sizes: Sizes, reps: int, ref_reps: int,
-                     wanted: list[str], server: ServerProcess) -> dict[str, Any]:
+                     ref_timeout: float, wanted: list[str],
+                     server: ServerProcess) -> dict[str, Any]:
     stats = _Stats(server.url("open"))
     out: dict[str, Any] = {}
     try:
@@ -305,7 +315,8 @@ async def _run_async(runnable: list[type[Contender]], sizes: Sizes, reps: int, r
         tp = [s for s in THROUGHPUT if s in wanted]
         if tp:
             _say(f"throughput: {', '.join(tp)} × {len(runnable)} contenders × {reps} reps")
-            out.update(await _throughput(runnable, sizes, reps, ref_reps, tp, server, stats))
+            out.update(await _throughput(runnable, sizes, reps, ref_reps, ref_timeout, tp,
+                                         server, stats))
         if "decode_page" in wanted:
             _say("decode_page")
             out["decode_page"] = _decode(runnable, sizes, reps)
@@ -329,6 +340,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                    help="repetitions per throughput scenario (default 5, quick 1)")
     p.add_argument("--ref-reps", type=int, default=1,
                    help="repetitions for the slow httpx-based reference contenders (default 1)")
+    p.add_argument("--ref-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="abandon one run of a slow reference after this long (default 120), "
+                        "so `make bench` stays within its 10-minute budget")
     p.add_argument("--only", action="append", choices=ALL_SCENARIOS, metavar="SCENARIO",
                    help=f"run only this scenario (repeatable): {', '.join(ALL_SCENARIOS)}")
     p.add_argument("--contender", action="append", metavar="NAME",
@@ -363,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         if "server_capacity" in wanted:
             _say("server_capacity")
             out["server_capacity"] = _capacity(sizes, server)
-        out.update(asyncio.run(_run_async(runnable, sizes, reps, args.ref_reps, wanted, server)))
+        out.update(asyncio.run(_run_async(runnable, sizes, reps, args.ref_reps,
+                                          args.ref_timeout, wanted, server)))
     result: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "reps": reps,
@@ -375,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": {s: out[s] for s in ALL_SCENARIOS if s in out},
         "duration_s": round(time.perf_counter() - started, 1),
     }
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["targets"] = report.targets(result)
     stem = "quick" if args.quick else ("latest" if not args.only and not args.contender
                                        else "partial")
