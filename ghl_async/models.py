@@ -78,8 +78,15 @@ CustomFieldValue = str | int | float | bool | list[object] | dict[str, object] |
 SearchCursor = list[str | int | float]
 
 
-class Wire(msgspec.Struct, rename="camel", kw_only=True, frozen=True, omit_defaults=True):
-    """Base of every response model: camelCase on the wire, tolerant of unknown fields."""
+class Wire(
+    msgspec.Struct, rename="camel", kw_only=True, frozen=True, omit_defaults=True, gc=False
+):
+    """Base of every response model: camelCase on the wire, tolerant of unknown fields.
+
+    ``gc=False``: instances are decoded JSON trees and frozen, so they can never sit in a
+    reference cycle; leaving them out of the cyclic GC makes decoding a page of contacts
+    markedly cheaper (fewer tracked objects for every collection to walk).
+    """
 
 
 class Body(
