@@ -168,10 +168,20 @@ class Bucket:
     failure) is in.
     """
 
-    __slots__ = ("_in_flight", "_limiter", "_lock", "_log", "_paused_until", "_released", "rule")
+    __slots__ = (
+        "_in_flight",
+        "_limiter",
+        "_lock",
+        "_log",
+        "_paused_until",
+        "_released",
+        "_span",
+        "rule",
+    )
 
     def __init__(self, rule: RateLimit) -> None:
         self.rule = rule
+        self._span = rule.span
         burst = rule.requests if rule.burst is None else rule.burst
         self._limiter = AsyncLimiter(burst, rule.period * burst / rule.requests)
         self._log: deque[float] = deque(maxlen=rule.requests)  # completion times
@@ -218,13 +228,12 @@ class Bucket:
     def _prune(self, now: float) -> None:
         # Requests that ended more than a span ago no longer hold a slot.
         log = self._log
-        floor = now - self.rule.span
+        floor = now - self._span
         while log and log[0] <= floor:
             log.popleft()
 
     def _wait(self, now: float) -> float | None:
-        rule = self.rule
-        wait = window_wait(self._log, self._in_flight, now, rule.requests, rule.span)
+        wait = window_wait(self._log, self._in_flight, now, self.rule.requests, self._span)
         pause = self._paused_until - now
         if pause > 0.0 and wait is not None:
             return max(wait, pause)
