@@ -35,6 +35,7 @@ from ghl_async.errors import (
     APIError,
     ConfigError,
     DecodeError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     RequestTimeout,
@@ -384,12 +385,21 @@ class Session:
         location_id: str | None,
     ) -> AsyncGenerator[Contact, None]:
         current: PageState | None = state
+        previous = ""
         while current is not None:
             page_query, page_body = current.request(query, body)
             page = await self.call(
                 route, path, query=page_query, body=page_body, location_id=location_id
             )
-            for contact in page.contacts:
+            contacts = page.contacts
+            if contacts:
+                # A server that ignores the paging parameters answers the same page again;
+                # without a total the walk would never end.
+                first = contacts[0].id
+                if first and first == previous:
+                    raise PaginationError(route.name, f"the page starting at {first!r} repeated")
+                previous = first
+            for contact in contacts:
                 yield contact
             current = current.next(page)
 

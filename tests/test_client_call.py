@@ -14,6 +14,7 @@ from client_helpers import make_client
 from ghl_async import Client, MemoryTokenStore, OAuthApp, StaticToken
 from ghl_async.errors import (
     BadRequestError,
+    PaginationError,
     ServerError,
     TokenRefreshError,
     TransportError,
@@ -51,10 +52,16 @@ async def _echo(request: web.Request) -> web.Response:
                               "query": request.rel_url.raw_query_string})  # fmt: skip
 
 
+async def _stuck(request: web.Request) -> web.Response:
+    # Ignores limit/skip and never says how many there are.
+    return web.json_response({"contacts": [{"id": "c1"}, {"id": "c2"}]})
+
+
 @pytest.fixture
 async def echo() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/echo/{a}/x/{b}", _echo)
+    app.router.add_get("/contacts/business/{b}", _stuck)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -121,3 +128,16 @@ async def test_token_calls_to_nowhere_fail_as_never_sent() -> None:
         assert caught.value.sent is False
         assert "secret" not in str(caught.value)
         assert ghl.location_id == "loc"
+
+
+async def test_a_server_stuck_on_one_page_raises_instead_of_looping(echo: str) -> None:
+    async with Client(auth=StaticToken("tok"), base_url=echo, location_id="loc") as ghl:
+        seen: list[str] = []
+
+        async def walk() -> None:
+            async for contact in ghl.contacts.iter_by_business("b", limit=2):
+                seen.append(contact.id)
+
+        with pytest.raises(PaginationError, match="repeated"):
+            await walk()
+        assert seen == ["c1", "c2"]  # no duplicate was yielded
