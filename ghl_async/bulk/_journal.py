@@ -2,8 +2,10 @@
 
 A record is done when HighLevel accepted its upsert (and, for business syncs, the bulk call
 that attached it). The journal remembers *what* was sent, not just *which* record: an entry
-holds the record's key and a hash of the upsert body, and only the same key with the same body
-is skipped. Edit a row and rerun, and that row is sent again.
+holds the record's key and a hash of the upsert body, and a record is skipped only when the
+last body sent for its key is the same. Edit a row and rerun, and that row is sent again; a
+key that appears twice with different data is sent again in input order, so the contact ends
+up as the last row says.
 
 Lines are appended and flushed one at a time (``fsync=True`` also forces them to disk), so a
 crash loses at most the line being written; a torn last line is ignored when the journal is
@@ -50,7 +52,18 @@ class _Header(msgspec.Struct, kw_only=True):
     started: str
 
 
-_LINE = msgspec.json.Decoder(JournalEntry | _Header)
+class _Line(msgspec.Struct, kw_only=True):
+    """Any line, read back: an entry, or the header each run starts with."""
+
+    k: str = ""
+    s: str = ""
+    h: str = ""
+    id: str | None = None
+    journal: str | None = None
+    version: int | None = None
+
+
+_LINE = msgspec.json.Decoder(_Line)
 
 
 def body_hash(body: UpsertContact) -> str:
@@ -68,9 +81,9 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.path = Path(path)
         self.fsync = fsync
-        self._done: set[tuple[str, str]] = set()
+        self._last: dict[str, str] = {}  # key -> hash of the last body accepted for it
         self._contacts: dict[str, str] = {}
-        self.previous = 0  # done entries read from earlier runs
+        self.previous = 0  # records (keys) done in earlier runs
         self._read()
         try:
             self._file: IO[bytes] = self.path.open("ab")
@@ -109,20 +122,23 @@ class Journal:
                     bad += 1
                     log.warning("%s:%d: unreadable journal line ignored", self.path, number)
                     continue
-                if isinstance(entry, JournalEntry) and entry.s in DONE:
-                    if (entry.k, entry.h) not in self._done:
-                        self.previous += 1
-                    self._done.add((entry.k, entry.h))
+                if entry.journal is not None and entry.version != 1:
+                    raise ConfigError(f"{self.path}: journal version {entry.version} is unknown")
+                if entry.s in DONE:
+                    self._last[entry.k] = entry.h
                     if entry.id:
                         self._contacts[entry.k] = entry.id
-                elif isinstance(entry, _Header) and entry.version != 1:
-                    raise ConfigError(f"{self.path}: journal version {entry.version} is unknown")
+        self.previous = len(self._last)
         if bad:
             log.warning("%s: %d unreadable line(s) ignored (a torn write?)", self.path, bad)
 
     def is_done(self, key: str, digest: str) -> bool:
-        """Whether the record with this key and body hash already went through."""
-        return (key, digest) in self._done
+        """Whether the last body accepted for ``key`` has this hash."""
+        return self._last.get(key) == digest
+
+    def last(self, key: str) -> str | None:
+        """The hash of the last body accepted for ``key``, if any."""
+        return self._last.get(key)
 
     def contact_id(self, key: str) -> str | None:
         """The contact id last recorded for ``key``."""
@@ -131,7 +147,7 @@ class Journal:
     def record(self, entry: JournalEntry) -> None:
         """Append one entry and flush it (and fsync it, if asked)."""
         if entry.s in DONE:
-            self._done.add((entry.k, entry.h))
+            self._last[entry.k] = entry.h
             if entry.id:
                 self._contacts[entry.k] = entry.id
         self._write(_ENCODER.encode(entry))
@@ -154,4 +170,4 @@ class Journal:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Journal({str(self.path)!r}, done={len(self._done)})"
+        return f"Journal({str(self.path)!r}, done={len(self._last)})"

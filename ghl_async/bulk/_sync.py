@@ -149,7 +149,7 @@ class _Run:
         self.report = SyncReport()
         self.stop = asyncio.Event()
         self.locks = _KeyLocks()
-        self.done_now: set[tuple[str, str]] = set()
+        self.last: dict[str, str] = {}  # key -> hash of the last body accepted this run
         self.batch: list[_Accepted] = []
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
@@ -224,13 +224,13 @@ class _Run:
             return
         body = result.contact
         digest = body_hash(body)
-        if (key, digest) in self.done_now or (
-            self.journal is not None and self.journal.is_done(key, digest)
-        ):
-            report.skipped += 1
-            return
         async with self.locks(key):
-            if (key, digest) in self.done_now:  # an identical repeat finished while we waited
+            # Decided under the key's lock: an earlier row with this key may change what the
+            # contact last received.
+            last = self.last.get(key)
+            if last is None and self.journal is not None:
+                last = self.journal.last(key)
+            if last == digest:
                 report.skipped += 1
                 return
             await self.upsert(index, key, digest, body)
@@ -259,7 +259,7 @@ class _Run:
             finally:
                 self.check_quota()
         item = _Accepted(index, key, digest, result.contact.id, result.new)
-        self.done_now.add((key, digest))
+        self.last[key] = digest
         if result.new:
             self.report.created += 1
         else:
@@ -300,7 +300,8 @@ class _Run:
                         self.report.created -= 1
                     else:
                         self.report.updated -= 1
-                    self.done_now.discard((item.key, item.digest))
+                    if self.last.get(item.key) == item.digest:
+                        del self.last[item.key]
                     self.fail(_failure(item.index, item.key, "bulk", err), item.digest)
                 return
             finally:

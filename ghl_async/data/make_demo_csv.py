@@ -119,7 +119,7 @@ def render(rows: int = ROWS, seed: int = SEED) -> str:
             email = f" {email.upper()} "
         phone = _phone_formats(_AREAS[i % 20], f"{100 + i // 20:04d}", rng)
         if i % 50 == 7:
-            phone = "+44 20 7946 0" + f"{i % 1000:03d}"
+            phone = f"+44 20 7946 0{i // 50:03d}"  # Ofcom's range for drama: never real
         if i % 9 == 0:
             phone = ""
         city, state, zip_code = rng.choice(_PLACES)
