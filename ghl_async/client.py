@@ -34,6 +34,10 @@ R = TypeVar("R")
 _DEFAULT_RATE_LIMIT = RateLimit()
 
 
+# Hand-written on top of the generated class, not in the generator's template: a method that
+# composes several routes (concurrency, cancellation) deserves ordinary review and tests, while
+# the generated file stays one mechanical method per route. The iter_* walkers, by contrast,
+# are mechanical (one per paged route) and are generated.
 class Contacts(_endpoints.ContactsEndpoints):
     """``ghl.contacts``: every contacts operation (generated) plus compositions of them."""
 
