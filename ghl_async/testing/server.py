@@ -525,6 +525,10 @@ class FakeHighLevel:
                 return web.Response(body=body, status=failure.status, headers=headers)
             try:
                 response = await serve(request, exchange)
+            except ConnectionResetError:
+                # The client went away mid-request (e.g. its timeout fired): nobody to answer,
+                # and not a fault of the fake worth a traceback.
+                raise
             except Exception:
                 logger.exception("FakeHighLevel failed on %s %s", request.method, request.path)
                 response = _json(
