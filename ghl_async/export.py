@@ -25,7 +25,7 @@ import msgspec
 
 from ghl_async.errors import ConfigError
 from ghl_async.mapping._rules import suggest
-from ghl_async.models import Contact
+from ghl_async.models import Contact, CustomField
 
 __all__ = ["DEFAULT_COLUMNS", "ExportFormat", "export_contacts", "write_contacts"]
 
@@ -73,15 +73,12 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
         return str(value)
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return ";".join(value)
-    if (
-        isinstance(value, list)
-        and value
-        and all(isinstance(item, dict) and set(item) <= {"id", "value"} for item in value)
-    ):
-        # Custom fields: {"id": value} reads better than a list of {"id", "value"} pairs.
-        return _JSON.encode({item.get("id"): item.get("value") for item in value}).decode()
+    if isinstance(value, list):
+        if all(isinstance(item, str) for item in value):
+            return ";".join(value)
+        if all(isinstance(item, CustomField) for item in value):
+            # {"id": value} reads better than a list of {"id", "value"} pairs.
+            return _JSON.encode({item.id: item.value for item in value}).decode()
     return _JSON.encode(value).decode()
 
 
@@ -108,9 +105,7 @@ async def write_contacts(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(_WIRE_NAMES[name] for name in names)
         async for contact in contacts:
-            builtins = msgspec.to_builtins(contact)
-            assert isinstance(builtins, dict)
-            writer.writerow(_cell(builtins.get(_WIRE_NAMES[name])) for name in names)
+            writer.writerow([_cell(getattr(contact, name)) for name in names])
             count += 1
             if on_progress is not None:
                 on_progress(count)
