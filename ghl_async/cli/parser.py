@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ghl_async import __version__
 from ghl_async.cli.output import ExitCode
@@ -230,10 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # -- fake, demo ------------------------------------------------------------------------
     fake = commands.add_parser(
-        "fake", help="serve FakeHighLevel on 127.0.0.1 for local tries", formatter_class=_Formatter
+        "fake",
+        help="serve FakeHighLevel on 127.0.0.1 (options: ghl-async fake --help)",
+        add_help=False,
     )
-    fake.add_argument("--port", type=int, default=8080, help="0 = any free port")
-    fake.add_argument("--seed", type=int, default=0, metavar="N", help="contacts to create")
+    # Everything after `fake` belongs to `python -m ghl_async.testing` (main() hands it over).
+    fake.add_argument("fake_args", nargs=argparse.REMAINDER)
     demo = commands.add_parser(
         "demo", help="the end-to-end demo against an in-process fake", formatter_class=_Formatter
     )
@@ -250,11 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_env(args: argparse.Namespace, environ: os._Environ[str] | dict[str, str]) -> None:
-    """Fill unset connection options from their environment variables."""
+def resolve_env(args: argparse.Namespace, environ: Mapping[str, str]) -> None:
+    """Fill unset connection options from their environment variables.
+
+    ``args.from_env`` records which ones came from there (for ``auth status``).
+    """
+    filled = []
     for dest, var in ENV.items():
-        if getattr(args, dest, None) is None and environ.get(var):
+        if hasattr(args, dest) and getattr(args, dest) is None and environ.get(var):
             setattr(args, dest, environ[var])
+            filled.append(dest)
+    args.from_env = tuple(filled)
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:

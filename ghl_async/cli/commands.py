@@ -1,0 +1,414 @@
+"""One handler per command: call the SDK with the parsed arguments, print the result.
+
+Handlers return an :class:`~ghl_async.cli.output.ExitCode`; errors are raised and turned into
+exit codes in one place (:func:`ghl_async.cli.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import time
+import webbrowser
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import aiohttp
+
+from ghl_async import defaults, routes
+from ghl_async.auth import AiohttpTokenTransport, FileTokenStore, Token
+from ghl_async.bulk import (
+    DEFAULT_QUOTA_RESERVE,
+    Progress,
+    RecordFailure,
+    SyncReport,
+    upsert_contacts,
+)
+from ghl_async.cli import settings
+from ghl_async.cli.inputs import body_from, count_records, read_records
+from ghl_async.cli.loopback import RedirectCatcher
+from ghl_async.cli.output import ExitCode, OutputFormat, emit
+from ghl_async.cli.progress import ProgressBar
+from ghl_async.client import Client
+from ghl_async.errors import ConfigError
+from ghl_async.export import DEFAULT_COLUMNS, export_contacts, format_for, write_contacts
+from ghl_async.mapping import ContactMapping, load
+from ghl_async.models import UNSET, CreateContact, UpdateContact, UpsertContact
+
+__all__ = ["HANDLERS", "Context"]
+
+DEFAULT_SCOPES = ["contacts.readonly", "contacts.write"]
+
+
+@dataclass(slots=True)
+class Context:
+    """What handlers print to, and how."""
+
+    args: argparse.Namespace
+    out: TextIO
+    err: TextIO
+
+    @property
+    def output(self) -> OutputFormat:
+        return "table" if getattr(self.args, "output", "json") == "table" else "json"
+
+    def emit(self, data: object, columns: list[str] | None = None) -> None:
+        emit(data, self.out, output=self.output, columns=columns)
+
+    def bar(self, label: str, total: int | None = None) -> ProgressBar:
+        enabled = False if getattr(self.args, "quiet", False) else None
+        return ProgressBar(self.err, label, total=total, enabled=enabled)
+
+
+Handler = Callable[[Context], Coroutine[Any, Any, ExitCode]]
+_CONTACT_COLUMNS = ["id", "firstName", "lastName", "email", "phone", "tags"]
+
+
+def _with_client(work: Callable[[Context, Client], Awaitable[ExitCode]]) -> Handler:
+    async def run(ctx: Context) -> ExitCode:
+        settings.apply_profile(ctx.args)
+        async with settings.make_client(ctx.args) as ghl:
+            return await work(ctx, ghl)
+
+    return run
+
+
+# -- contacts ------------------------------------------------------------------------------
+
+
+async def _contact_get(ctx: Context, ghl: Client) -> ExitCode:
+    ctx.emit(await ghl.contacts.get(ctx.args.contact_id))
+    return ExitCode.OK
+
+
+async def _contact_create(ctx: Context, ghl: Client) -> ExitCode:
+    body = body_from(
+        CreateContact, ctx.args.fields, ctx.args.json_file, location_id=ghl.location_id
+    )
+    ctx.emit(await ghl.call(routes.CREATE_CONTACT, body=body, location_id=body.location_id))
+    return ExitCode.OK
+
+
+async def _contact_update(ctx: Context, ghl: Client) -> ExitCode:
+    body = body_from(UpdateContact, ctx.args.fields, ctx.args.json_file)
+    contact = await ghl.call(
+        routes.UPDATE_CONTACT, path={"contact_id": ctx.args.contact_id}, body=body
+    )
+    ctx.emit(contact)
+    return ExitCode.OK
+
+
+async def _contact_upsert(ctx: Context, ghl: Client) -> ExitCode:
+    body = body_from(
+        UpsertContact, ctx.args.fields, ctx.args.json_file, location_id=ghl.location_id
+    )
+    ctx.emit(await ghl.call(routes.UPSERT_CONTACT, body=body, location_id=body.location_id))
+    return ExitCode.OK
+
+
+async def _contact_delete(ctx: Context, ghl: Client) -> ExitCode:
+    ack = await ghl.contacts.delete(ctx.args.contact_id)
+    ctx.emit({"id": ctx.args.contact_id, "deleted": ack.ok})
+    return ExitCode.OK
+
+
+async def _contact_bundle(ctx: Context, ghl: Client) -> ExitCode:
+    ctx.emit(await ghl.contacts.get_bundle(ctx.args.contact_id))
+    return ExitCode.OK
+
+
+async def _contact_export(ctx: Context, ghl: Client) -> ExitCode:
+    args = ctx.args
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else DEFAULT_COLUMNS
+    bar = ctx.bar("exporting")
+    contacts = ghl.contacts.iter_by_business(args.business)
+    try:
+        if args.out == "-":
+            count = await write_contacts(
+                contacts,
+                ctx.out,
+                format=args.format or "jsonl",
+                columns=columns,
+                on_progress=bar.update,
+            )
+        else:
+            count = await export_contacts(
+                contacts,
+                args.out,
+                format=args.format or format_for(args.out),
+                columns=columns,
+                on_progress=bar.update,
+            )
+    finally:
+        bar.close()
+    if args.out != "-":
+        ctx.emit({"exported": count, "file": args.out})
+    return ExitCode.OK
+
+
+def _report_out(ctx: Context, report: SyncReport) -> ExitCode:
+    summary = report.as_dict()
+    if ctx.output == "table":
+        failures = summary.pop("failures")
+        ctx.emit({k: v for k, v in summary.items() if v is not None})
+        if isinstance(failures, list) and failures:
+            ctx.out.write("\n")
+            ctx.emit(failures, ["index", "stage", "field", "reason", "message"])
+    else:
+        ctx.emit(summary)
+    if report.stopped == "quota":
+        return ExitCode.QUOTA
+    return ExitCode.PARTIAL if report.failed else ExitCode.OK
+
+
+async def _contact_import(ctx: Context) -> ExitCode:
+    args = ctx.args
+    mapping = load(args.mapping)
+    if args.concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1")
+    key: str | list[str] = "contact"
+    if args.key:
+        key = "hash" if args.key == "hash" else [c.strip() for c in args.key.split(",")]
+    if args.dry_run:
+        return _dry_run(ctx, mapping)
+    total = count_records(args.file)
+    bar = ctx.bar("importing", total)
+
+    def show(progress: Progress) -> None:
+        bar.update(
+            progress.done,
+            extra=f"new {progress.created} upd {progress.updated} "
+            f"skip {progress.skipped} fail {progress.failed}",
+        )
+
+    settings.apply_profile(args)
+    reserve = DEFAULT_QUOTA_RESERVE if args.reserve is None else args.reserve
+    async with settings.make_client(args) as ghl:
+        try:
+            report = await upsert_contacts(
+                ghl,
+                read_records(args.file),
+                mapping,
+                concurrency=args.concurrency,
+                journal=args.journal,
+                fsync=args.fsync,
+                key=key,
+                business_id=args.business,
+                on_progress=show,
+                total=total,
+                quota_reserve=reserve,
+            )
+        finally:
+            bar.close()
+    return _report_out(ctx, report)
+
+
+def _dry_run(ctx: Context, mapping: ContactMapping) -> ExitCode:
+    report = SyncReport()
+    started = time.monotonic()
+    location = ctx.args.location_id or mapping.location_id or "dry-run"
+    for index, record in enumerate(read_records(ctx.args.file)):
+        report.total += 1
+        result = mapping.map(record, index=index, location_id=location)
+        if result.ok:
+            report.skipped += 1  # valid, not sent
+            continue
+        reason = "; ".join(f"{e.field}: {e.reason}" for e in result.errors)
+        report.failed.append(
+            RecordFailure(index, None, "mapping", reason, field=result.errors[0].field)
+        )
+    report.elapsed = time.monotonic() - started
+    return _report_out(ctx, report)
+
+
+# -- tasks and notes -----------------------------------------------------------------------
+
+
+async def _tasks_list(ctx: Context, ghl: Client) -> ExitCode:
+    ctx.emit(await ghl.contacts.tasks.list(ctx.args.contact_id))
+    return ExitCode.OK
+
+
+async def _tasks_create(ctx: Context, ghl: Client) -> ExitCode:
+    a = ctx.args
+    task = await ghl.contacts.tasks.create(
+        a.contact_id,
+        title=a.title,
+        due_date=a.due,
+        body=UNSET if a.body is None else a.body,
+        assigned_to=UNSET if a.assigned_to is None else a.assigned_to,
+    )
+    ctx.emit(task)
+    return ExitCode.OK
+
+
+async def _tasks_complete(ctx: Context, ghl: Client) -> ExitCode:
+    a = ctx.args
+    ctx.emit(await ghl.contacts.tasks.complete(a.contact_id, a.task_id, completed=not a.undo))
+    return ExitCode.OK
+
+
+async def _tasks_delete(ctx: Context, ghl: Client) -> ExitCode:
+    ack = await ghl.contacts.tasks.delete(ctx.args.contact_id, ctx.args.task_id)
+    ctx.emit({"id": ctx.args.task_id, "deleted": ack.ok})
+    return ExitCode.OK
+
+
+async def _notes_list(ctx: Context, ghl: Client) -> ExitCode:
+    ctx.emit(await ghl.contacts.notes.list(ctx.args.contact_id))
+    return ExitCode.OK
+
+
+async def _notes_create(ctx: Context, ghl: Client) -> ExitCode:
+    a = ctx.args
+    title = UNSET if a.title is None else a.title
+    ctx.emit(await ghl.contacts.notes.create(a.contact_id, body=a.body, title=title))
+    return ExitCode.OK
+
+
+async def _notes_delete(ctx: Context, ghl: Client) -> ExitCode:
+    ack = await ghl.contacts.notes.delete(ctx.args.contact_id, ctx.args.note_id)
+    ctx.emit({"id": ctx.args.note_id, "deleted": ack.ok})
+    return ExitCode.OK
+
+
+# -- auth ----------------------------------------------------------------------------------
+
+
+def _token_view(token: Token, path: object) -> dict[str, object]:
+    view: dict[str, object] = {
+        "source": "token store",
+        "path": str(path),
+        "user_type": token.user_type,
+        "location_id": token.location_id,
+        "company_id": token.company_id,
+        "scope": token.scope,
+        "refresh_token": token.refresh_token is not None,
+    }
+    if token.expires_at is not None:
+        view["expires_at"] = dt.datetime.fromtimestamp(token.expires_at, dt.timezone.utc).isoformat(
+            timespec="seconds"
+        )
+        view["expires_in"] = int(token.expires_at - time.time())
+    return {k: v for k, v in view.items() if v is not None}
+
+
+async def _auth_login(ctx: Context) -> ExitCode:
+    args = ctx.args
+    settings.apply_profile(args)
+    base_url = args.base_url or defaults.BASE_URL
+    async with RedirectCatcher(port=args.port) as catcher:
+        app = settings.oauth_app(
+            args,
+            redirect_uri=args.redirect_uri or catcher.redirect_uri,
+            scopes=args.scope or DEFAULT_SCOPES,
+        )
+        url = app.authorization_url(state=catcher.state)
+        ctx.err.write(
+            f"Open this URL to authorise ghl-async:\n\n  {url}\n\n"
+            f"Waiting for the redirect to {catcher.redirect_uri} ...\n"
+        )
+        ctx.err.flush()
+        if not args.no_browser:
+            with contextlib.suppress(Exception):  # no browser is fine: the URL is printed
+                webbrowser.open(url)
+        code = await catcher.wait(args.timeout)
+    token = await app.exchange_code(code, base_url=base_url)
+    settings.save_profile(
+        args,
+        settings.Profile(
+            location_id=token.location_id or args.location_id,
+            base_url=None if base_url == defaults.BASE_URL else base_url,
+            client_id=args.client_id,
+            chooser_url=None if app.chooser_url == defaults.CHOOSER_URL else app.chooser_url,
+        ),
+    )
+    ctx.emit({"logged_in": True, **_token_view(token, settings.store_path(args))})
+    return ExitCode.OK
+
+
+def _key(args: argparse.Namespace) -> str:
+    if not args.location_id:
+        raise ConfigError("no location: pass --location-id or log in first")
+    return f"location:{args.location_id}"
+
+
+async def _auth_refresh(ctx: Context) -> ExitCode:
+    args = ctx.args
+    settings.apply_profile(args)
+    app = settings.oauth_app(args)
+    async with aiohttp.ClientSession() as http:
+        app.bind(AiohttpTokenTransport(http, base_url=args.base_url or defaults.BASE_URL))
+        _key(args)
+        old = await app.token(args.location_id)
+        await app.invalidate(args.location_id, old.access_token)
+        fresh = await app.token(args.location_id)
+    ctx.emit({"refreshed": True, **_token_view(fresh, settings.store_path(args))})
+    return ExitCode.OK
+
+
+async def _auth_status(ctx: Context) -> ExitCode:
+    args = ctx.args
+    if args.token:
+        source = "GHL_TOKEN" if "token" in getattr(args, "from_env", ()) else "--token"
+        ctx.emit({"source": source, "token": "set (not shown)", "location_id": args.location_id})
+        return ExitCode.OK
+    settings.apply_profile(args)
+    path = settings.store_path(args)
+    token = await FileTokenStore(path).load(_key(args)) if args.location_id else None
+    if token is None:
+        ctx.emit({"source": "token store", "path": str(path), "logged_in": False})
+        return ExitCode.AUTH
+    ctx.emit({"logged_in": True, **_token_view(token, path)})
+    return ExitCode.OK
+
+
+async def _auth_logout(ctx: Context) -> ExitCode:
+    args = ctx.args
+    settings.apply_profile(args)
+    await FileTokenStore(settings.store_path(args)).delete(_key(args))
+    settings.profile_path(args).unlink(missing_ok=True)
+    ctx.emit({"logged_out": True, "location_id": args.location_id})
+    return ExitCode.OK
+
+
+# -- fake and demo -------------------------------------------------------------------------
+
+
+async def _demo(ctx: Context) -> ExitCode:
+    from ghl_async.demo import parse_rate, run_demo
+
+    summary = await run_demo(
+        out=ctx.out,
+        err=ctx.err,
+        rate=parse_rate(ctx.args.rate),
+        records=ctx.args.records,
+        quiet=ctx.args.quiet,
+    )
+    return ExitCode.OK if summary.ok else ExitCode.PARTIAL
+
+
+HANDLERS: dict[tuple[str, str | None], Handler] = {
+    ("contacts", "get"): _with_client(_contact_get),
+    ("contacts", "create"): _with_client(_contact_create),
+    ("contacts", "update"): _with_client(_contact_update),
+    ("contacts", "upsert"): _with_client(_contact_upsert),
+    ("contacts", "delete"): _with_client(_contact_delete),
+    ("contacts", "bundle"): _with_client(_contact_bundle),
+    ("contacts", "export"): _with_client(_contact_export),
+    ("contacts", "import"): _contact_import,
+    ("tasks", "list"): _with_client(_tasks_list),
+    ("tasks", "create"): _with_client(_tasks_create),
+    ("tasks", "complete"): _with_client(_tasks_complete),
+    ("tasks", "delete"): _with_client(_tasks_delete),
+    ("notes", "list"): _with_client(_notes_list),
+    ("notes", "create"): _with_client(_notes_create),
+    ("notes", "delete"): _with_client(_notes_delete),
+    ("auth", "login"): _auth_login,
+    ("auth", "refresh"): _auth_refresh,
+    ("auth", "status"): _auth_status,
+    ("auth", "logout"): _auth_logout,
+    ("demo", None): _demo,
+}
