@@ -72,7 +72,6 @@ def machine_info() -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "logical_cores": os.cpu_count(),
         "usable_cores": usable,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "platform": platform.platform(),
         "packages": versions,
@@ -106,6 +105,21 @@ def add_ratios(rows: dict[str, dict[str, Any]], key: str = "median_s") -> None:
     for row in rows.values():
         ok = base and base[key] and not row.get("timed_out")
         row["ratio"] = (row[key] / base[key]) if ok else None
+
+
+def add_paired_ratios(rows: dict[str, dict[str, Any]]) -> None:
+    """Median over repetitions of (contender time / baseline time in the same repetition).
+
+    Runs of one repetition are seconds apart, so load from elsewhere that comes and goes
+    over tens of seconds cancels out of each pair; shown beside the ratio of medians.
+    """
+    base = rows.get(BASELINE)
+    for row in rows.values():
+        pairs = []
+        if base is not None and not row.get("timed_out"):
+            # a contender with fewer repetitions ran in the first ones
+            pairs = [t / b for t, b in zip(row["times_s"], base["times_s"], strict=False) if b]
+        row["paired_ratio"] = statistics.median(pairs) if pairs else None
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -162,7 +176,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Mode: {report['mode']}, {report['reps']} repetitions ({report['ref_reps']} for the "
         "slow httpx-based references), contenders interleaved (order rotated each "
-        "repetition); medians. Server: own process, pre-serialised answers, loopback only; "
+        "repetition); medians. Server: own process, pre-serialised answers, loopback only. "
+        "× baseline = median time / baseline's median time (the targets use it); paired × = "
+        "median over repetitions of the time / the baseline's time in the same repetition. "
         "CPU columns are shares of one core during the timed run.",
         "",
         "Contenders:",
@@ -178,14 +194,15 @@ def markdown(report: dict[str, Any]) -> str:
         if scen not in sc:
             continue
         lines += [f"## {scen}: {sc[scen]['description']}", "",
-                  "| contender | runs | median s | req/s | × baseline | client CPU | server CPU |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| contender | runs | median s | req/s | × baseline | paired × | client CPU | "
+                  "server CPU |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, row in sc[scen]["results"].items():
             lines.append(
                 f"| {name} | {len(row['times_s'])} | "
                 f"{'> ' if row['timed_out'] else ''}{row['median_s']:.3f} | "
                 f"{_num(row['requests_per_s'])} | "
-                f"{_num(row['ratio'], '.2f')} | {_pct(row['client_cpu_share'])} | "
+                f"{_num(row['ratio'], '.2f')} | {_num(row['paired_ratio'], '.2f')} | "
+                f"{_pct(row['client_cpu_share'])} | "
                 f"{_pct(row['server_cpu_share'])} |")
         lines.append("")
     if "decode_page" in sc:

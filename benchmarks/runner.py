@@ -127,6 +127,7 @@ async def _throughput(runnable: list[type[Contender]], sizes: Sizes, reps: int, 
         n = scenarios.requests_of(scen, sizes)
         rows = {name: report.summarise(s, n) for name, s in samples[scen].items()}
         report.add_ratios(rows)
+        report.add_paired_ratios(rows)
         out[scen] = {"description": scenarios.describe(scen, sizes), "requests": n,
                      "results": rows}
     return out
@@ -370,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             skipped[cls.name] = why
             _say(f"skipping {cls.name}: {why}")
     started = time.perf_counter()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     out: dict[str, Any] = {}
     with ServerProcess(Rule(sizes.rule_max, sizes.rule_interval_ms)) as server:
         _say(f"server pid {server.pid} on {server.url('open')} (open) and "
@@ -390,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": {s: out[s] for s in ALL_SCENARIOS if s in out},
         "duration_s": round(time.perf_counter() - started, 1),
     }
+    result["machine"]["load_average_at_start"] = load_at_start
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result["targets"] = report.targets(result)
     stem = "quick" if args.quick else ("latest" if not args.only and not args.contender
