@@ -14,6 +14,7 @@ import cProfile
 import pstats
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +37,19 @@ def _bucket(filename: str) -> str:
     return "stdlib/other"
 
 
-async def _run(name: str, scen: str, sizes: Sizes, url: str, profiler: Any) -> float:
+async def _run(name: str, scen: str, sizes: Sizes, url: str, begin: Callable[[], object],
+               end: Callable[[], object]) -> float:
     cls = {c.name: c for c in _all_contenders()}[name]
     contender = cls()
     await contender.start(url)
     try:
         await contender.get(payloads.contact_ids()[0])
         await scenarios.WORKLOADS[scen](contender, scenarios.warmup_sizes(sizes))
-        profiler.enable()
+        begin()
         t0 = time.perf_counter()
         await scenarios.WORKLOADS[scen](contender, sizes)
         elapsed = time.perf_counter() - t0
-        profiler.disable()
+        end()
     finally:
         await contender.stop()
     return elapsed
@@ -71,11 +73,13 @@ def main(argv: list[str] | None = None) -> int:
 
             sampler = Profiler(interval=0.0005, async_mode="enabled")
             elapsed = asyncio.run(_run(args.contender, args.scenario, sizes, server.url(),
-                                       sampler))
+                                       sampler.start, sampler.stop))
             args.pyinstrument.write_text(sampler.output_html(), encoding="utf-8")
+            print(sampler.output_text(unicode=True, show_all=False))
             print(f"pyinstrument tree: {args.pyinstrument}")
         prof = cProfile.Profile()
-        elapsed = asyncio.run(_run(args.contender, args.scenario, sizes, server.url(), prof))
+        elapsed = asyncio.run(_run(args.contender, args.scenario, sizes, server.url(),
+                                   prof.enable, prof.disable))
     stats = pstats.Stats(prof)
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]  # pstats keeps it untyped
     total = sum(v[2] for v in raw.values())
