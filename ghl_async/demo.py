@@ -36,31 +36,14 @@ from ghl_async.bulk import Progress, upsert_contacts
 from ghl_async.cli.loopback import RedirectCatcher
 from ghl_async.cli.progress import ProgressBar, format_duration
 from ghl_async.client import Client
-from ghl_async.errors import ConfigError
 from ghl_async.mapping import ContactMapping, Record, load
 from ghl_async.ratelimit import RateLimit
 from ghl_async.testing import FakeHighLevel
 
-__all__ = ["BUSINESS_ID", "DemoSummary", "parse_rate", "run_demo"]
+__all__ = ["BUSINESS_ID", "DemoSummary", "run_demo"]
 
 BUSINESS_ID = "biz_demo_imports"
 HOT_LEAD_TAG = "hot-lead"
-
-
-def parse_rate(text: str) -> tuple[int, float]:
-    """``"100/10"`` -> ``(100, 10.0)``: requests per seconds.
-
-    Raises:
-        ConfigError: not ``N/SECONDS`` with positive numbers.
-    """
-    count, sep, period = text.partition("/")
-    try:
-        requests, seconds = int(count), float(period)
-    except ValueError:
-        raise ConfigError(f"rate must look like 100/10 (requests/seconds), not {text!r}") from None
-    if not sep or requests < 1 or seconds <= 0:
-        raise ConfigError(f"rate must look like 100/10 (requests/seconds), not {text!r}")
-    return requests, seconds
 
 
 @dataclass(slots=True)
@@ -123,8 +106,8 @@ def window_stats(stamps: list[float], period: float) -> tuple[float, int]:
             first += 1
         busiest = max(busiest, last - first + 1)
     after = [t for t in stamps if t >= stamps[0] + period]
-    span = stamps[-1] - (stamps[0] + period)
-    steady = (len(after) - 1) / span if len(after) > 1 and span > 0 else 0.0
+    span = after[-1] - after[0] if len(after) > 1 else 0.0
+    steady = (len(after) - 1) / span if span > 0 else 0.0
     return steady, busiest
 
 

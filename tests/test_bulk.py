@@ -188,9 +188,15 @@ async def test_api_refusal_is_reported_with_highlevel_message() -> None:
     assert report.created == 2
     summary = report.as_dict()
     assert summary["failures"] == [
-        {"index": 0, "key": "email:person.0@example.com", "stage": "api",
-         "reason": "HTTP 422 from contacts.upsert", "message": failure.message, "status": 422}
-    ]  # fmt: skip
+        {
+            "index": 0,
+            "key": "email:person.0@example.com",
+            "stage": "api",
+            "reason": "HTTP 422 from contacts.upsert",
+            "message": failure.message,
+            "status": 422,
+        }
+    ]
     assert not report.ok
 
 
@@ -226,8 +232,9 @@ async def test_a_refused_token_stops_the_run() -> None:
 async def test_repeats_in_the_input_go_in_order_and_identical_ones_are_skipped() -> None:
     first, second = records(1)[0], dict(records(1)[0], company="Changed Inc")
     async with connected() as (fake, ghl):
-        report = await upsert_contacts(ghl, [first, second, dict(first), second], MAPPING,
-                                       concurrency=4)  # fmt: skip
+        report = await upsert_contacts(
+            ghl, [first, second, dict(first), second], MAPPING, concurrency=4
+        )
         # first, then second, then first again (the contact must end as the input says),
         # then second: 4 upserts; the identical repeat right after itself is skipped.
         assert (report.created, report.updated, report.skipped) == (1, 3, 0)
@@ -244,9 +251,14 @@ async def test_async_iterable_input_and_key_choices(tmp_path: Path) -> None:
 
     progress: list[Progress] = []
     async with connected() as (_, ghl):
-        report = await upsert_contacts(ghl, stream(), MAPPING, key=["email"],
-                                       on_progress=progress.append,
-                                       journal=tmp_path / "j")  # fmt: skip
+        report = await upsert_contacts(
+            ghl,
+            stream(),
+            MAPPING,
+            key=["email"],
+            on_progress=progress.append,
+            journal=tmp_path / "j",
+        )
         assert report.created == 5
         assert progress[-1].total is None
         assert progress[-1].done == 5
@@ -257,8 +269,9 @@ async def test_async_iterable_input_and_key_choices(tmp_path: Path) -> None:
             ghl, records(5), MAPPING, key=lambda r: str(r["email"]).lower()
         )
         assert by_fn.updated == 5
-        blank = await upsert_contacts(ghl, [{"email": "", "phone": "4155550123"}], MAPPING,
-                                      key=["email"])  # fmt: skip
+        blank = await upsert_contacts(
+            ghl, [{"email": "", "phone": "4155550123"}], MAPPING, key=["email"]
+        )
     assert blank.failed[0].reason == "key column(s) email are blank"
     entries = [json.loads(line) for line in (tmp_path / "j").read_text().splitlines()]
     assert entries[0]["journal"] == "ghl_async.bulk"
@@ -278,20 +291,23 @@ def test_record_key() -> None:
 async def test_business_attach_in_bulk_calls_and_failed_batches_resend(tmp_path: Path) -> None:
     journal = tmp_path / "biz.journal"
     async with connected() as (fake, ghl):
-        report = await upsert_contacts(ghl, records(250), MAPPING, business_id="biz_9",
-                                       batch_size=100, journal=journal)  # fmt: skip
+        report = await upsert_contacts(
+            ghl, records(250), MAPPING, business_id="biz_9", batch_size=100, journal=journal
+        )
         assert report.created == 250
         assert fake.count(operation="contacts.bulk_set_business") == 3
         assert len(fake.find_contacts(business_id="biz_9")) == 250
         fake.fail("contacts.bulk_set_business", status=422)
-        more = await upsert_contacts(ghl, records(50, start=250), MAPPING,
-                                     business_id="biz_9", journal=journal)  # fmt: skip
+        more = await upsert_contacts(
+            ghl, records(50, start=250), MAPPING, business_id="biz_9", journal=journal
+        )
         assert (more.created, len(more.failed)) == (0, 50)
         assert {f.stage for f in more.failed} == {"bulk"}
         # More 503s than the client retries: the sync's own retry gets it through.
         fake.fail("contacts.bulk_set_business", status=503, times=4)
-        rerun = await upsert_contacts(ghl, records(300), MAPPING, business_id="biz_9",
-                                      journal=journal, retry_delay=0.001)  # fmt: skip
+        rerun = await upsert_contacts(
+            ghl, records(300), MAPPING, business_id="biz_9", journal=journal, retry_delay=0.001
+        )
         assert (rerun.skipped, rerun.updated, rerun.failed) == (250, 50, [])
         assert len(fake.find_contacts(business_id="biz_9")) == 300
 
@@ -299,8 +315,9 @@ async def test_business_attach_in_bulk_calls_and_failed_batches_resend(tmp_path:
 async def test_stops_cleanly_when_the_daily_quota_is_nearly_spent(tmp_path: Path) -> None:
     journal = tmp_path / "quota.journal"
     async with connected(daily_limit=120) as (fake, ghl):
-        report = await upsert_contacts(ghl, records(200), MAPPING, quota_reserve=30,
-                                       concurrency=4, journal=journal)  # fmt: skip
+        report = await upsert_contacts(
+            ghl, records(200), MAPPING, quota_reserve=30, concurrency=4, journal=journal
+        )
         assert report.stopped == "quota"
         assert report.daily_remaining is not None
         assert report.daily_remaining <= 30
@@ -386,8 +403,9 @@ def test_journal_refuses_unknown_versions_and_unreadable_paths(tmp_path: Path) -
 
 
 def _progress(done: int, total: int | None, elapsed: float) -> Progress:
-    return Progress(done=done, total=total, created=done, updated=0, skipped=0, failed=0,
-                    elapsed=elapsed)  # fmt: skip
+    return Progress(
+        done=done, total=total, created=done, updated=0, skipped=0, failed=0, elapsed=elapsed
+    )
 
 
 def test_progress_rate_and_eta() -> None:

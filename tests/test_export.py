@@ -56,26 +56,46 @@ async def test_jsonl_export_matches_the_business(tmp_path: Path) -> None:
 
 async def test_csv_export_columns_and_cells(tmp_path: Path) -> None:
     async with fake_and_client() as (fake, ghl):
-        fake.seed_contacts(120, business_id="biz_c", tasks=0, notes=0, appointments=0,
-                           tags=["a", "b"])  # fmt: skip
+        fake.seed_contacts(
+            120, business_id="biz_c", tasks=0, notes=0, appointments=0, tags=["a", "b"]
+        )
         out = tmp_path / "contacts.csv"
         count = await export_contacts(ghl.contacts.iter_by_business("biz_c"), out)
         custom = tmp_path / "few.csv"
-        await export_contacts(ghl.contacts.iter_by_business("biz_c"), custom,
-                              columns=["id", "email", "dnd"])  # fmt: skip
+        await export_contacts(
+            ghl.contacts.iter_by_business("biz_c"), custom, columns=["id", "email", "dnd"]
+        )
     assert count == 120
     with out.open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 120
-    assert list(rows[0]) == ["id", "firstName", "lastName", "email", "phone", "companyName",
-                             "address1", "city", "state", "postalCode", "country",
-                             "dateOfBirth", "source", "tags", "customFields", "businessId",
-                             "dateAdded", "dateUpdated"]  # fmt: skip
+    assert list(rows[0]) == [
+        "id",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "companyName",
+        "address1",
+        "city",
+        "state",
+        "postalCode",
+        "country",
+        "dateOfBirth",
+        "source",
+        "tags",
+        "customFields",
+        "businessId",
+        "dateAdded",
+        "dateUpdated",
+    ]
     assert len(DEFAULT_COLUMNS) == len(rows[0])
     assert rows[0]["tags"] == "a;b"
     assert rows[0]["businessId"] == "biz_c"
-    assert all(isinstance(v, (str, int, float, list, type(None)))
-               for v in json.loads(rows[0]["customFields"] or "{}").values())  # fmt: skip
+    assert all(
+        isinstance(v, (str, int, float, list, type(None)))
+        for v in json.loads(rows[0]["customFields"] or "{}").values()
+    )
     assert custom.read_text().splitlines()[0] == "id,email,dnd"
 
 
@@ -87,9 +107,12 @@ async def contacts(items: list[Contact]) -> AsyncIterator[Contact]:
 async def test_write_contacts_to_a_stream_and_odd_cells() -> None:
     odd = Contact(id="c1", dnd=True, date_of_birth=631152000000)
     out = io.StringIO()
-    await write_contacts(contacts([odd]), out, format="csv",
-                         columns=["id", "dnd", "date_of_birth", "dnd_settings",
-                                  "attribution_source", "followers"])  # fmt: skip
+    await write_contacts(
+        contacts([odd]),
+        out,
+        format="csv",
+        columns=["id", "dnd", "date_of_birth", "dnd_settings", "attribution_source", "followers"],
+    )
     assert out.getvalue().splitlines()[1] == "c1,true,631152000000,,,"
     lines = io.StringIO()
     assert await write_contacts(contacts([odd, odd]), lines) == 2
@@ -98,11 +121,15 @@ async def test_write_contacts_to_a_stream_and_odd_cells() -> None:
 
 async def test_structured_cells_are_json() -> None:
     contact = msgspec.convert(
-        {"id": "c2", "dndSettings": {"SMS": {"status": "active"}}, "dnd": False,
-         "attributions": [{"url": "https://example.com"}],
-         "customFields": [{"id": "f1", "value": ["x", "y"]}]},
+        {
+            "id": "c2",
+            "dndSettings": {"SMS": {"status": "active"}},
+            "dnd": False,
+            "attributions": [{"url": "https://example.com"}],
+            "customFields": [{"id": "f1", "value": ["x", "y"]}],
+        },
         Contact,
-    )  # fmt: skip
+    )
     out = io.StringIO()
     await write_contacts(
         contacts([contact]),
@@ -145,8 +172,9 @@ async def test_failed_export_leaves_no_file(tmp_path: Path) -> None:
 
 async def test_export_memory_does_not_grow_with_the_number_of_contacts(tmp_path: Path) -> None:
     async with fake_and_client() as (fake, ghl):
-        fake.seed_contacts(2_000, business_id="small", tasks=0, notes=0, appointments=0)
-        fake.seed_contacts(20_000, business_id="large", tasks=0, notes=0, appointments=0)
+        plain = {"tasks": 0, "notes": 0, "appointments": 0, "custom_fields": False}
+        fake.seed_contacts(2_000, business_id="small", **plain)  # type: ignore[arg-type]
+        fake.seed_contacts(20_000, business_id="large", **plain)  # type: ignore[arg-type]
         for business in ("small", "large"):
             # The fake caches each contact's wire form on first use: fill that cache first,
             # so the peaks below are what an export allocates, client and server.
@@ -156,8 +184,9 @@ async def test_export_memory_does_not_grow_with_the_number_of_contacts(tmp_path:
         for business, fmt in (("small", "csv"), ("large", "csv")):
             tracemalloc.start()
             try:
-                count = await export_contacts(ghl.contacts.iter_by_business(business),
-                                              tmp_path / f"{business}.{fmt}")  # fmt: skip
+                count = await export_contacts(
+                    ghl.contacts.iter_by_business(business), tmp_path / f"{business}.{fmt}"
+                )
                 peaks.append(tracemalloc.get_traced_memory()[1])
             finally:
                 tracemalloc.stop()

@@ -262,15 +262,21 @@ def test_required_default_constant_and_fallback_columns() -> None:
         ({"dnd": FieldRule("D", transforms=[])}, {"D": "sometimes"}, "not a yes/no value"),
     ],
 )
-def test_final_checks(fields: dict[str, FieldRule | str], record: dict[str, object],
-                      reason: str) -> None:  # fmt: skip
+def test_final_checks(
+    fields: dict[str, FieldRule | str], record: dict[str, object], reason: str
+) -> None:
     result = basic(fields={"email": "Email", **fields}).map({"Email": "a@b.co", **record})
     assert reason in result.errors[0].reason
 
 
 def test_scalars_become_text() -> None:
-    mapping = basic(fields={"email": "E", "city": FieldRule("C", transforms=[]),
-                            "state": FieldRule("S", transforms=[])})  # fmt: skip
+    mapping = basic(
+        fields={
+            "email": "E",
+            "city": FieldRule("C", transforms=[]),
+            "state": FieldRule("S", transforms=[]),
+        }
+    )
     body = wire(mapping.apply({"E": "a@b.co", "C": 12, "S": True}))
     assert (body["city"], body["state"]) == ("12", "true")
     listed = basic(fields={"email": "E", "city": "C"}).map({"E": "a@b.co", "C": ["x", 1]})
@@ -294,8 +300,9 @@ def test_custom_field_prefix_and_known_keys() -> None:
         known_custom_fields={"color": "id1", "size": "id2"},
         custom_fields=[CustomFieldRule("Size", key="size", required=True)],
     )
-    ok = mapping.apply({"E": "a@b.co", "cf:color": " red ", "cf:size": "", "Size": "L",
-                        "cf:tags": None})  # fmt: skip
+    ok = mapping.apply(
+        {"E": "a@b.co", "cf:color": " red ", "cf:size": "", "Size": "L", "cf:tags": None}
+    )
     assert wire(ok)["customFields"] == [
         {"key": "size", "field_value": "L"},
         {"key": "color", "field_value": "red"},
@@ -348,14 +355,16 @@ def test_tag_rules() -> None:
         ({"fields": {"email": FieldRule("E", value="x")}}, "either a source column"),
         ({"custom_fields": [CustomFieldRule("X")]}, "by 'key' or by 'id'"),
         ({"custom_fields": [CustomFieldRule("X", key="a", id="b")]}, "by 'key' or by 'id'"),
-        ({"known_custom_fields": ["color"], "custom_fields": [CustomFieldRule("X", key="colr")]},
-         "unknown custom field key 'colr' (did you mean 'color'?)"),
+        (
+            {"known_custom_fields": ["color"], "custom_fields": [CustomFieldRule("X", key="colr")]},
+            "unknown custom field key 'colr' (did you mean 'color'?)",
+        ),
         ({"tags": [TagRule()]}, "a tag rule needs"),
         ({"require_one_of": ["emale"]}, "unknown fields: emale"),
         ({"default_country": "Narnia"}, "default_country: unknown country"),
         ({"date_order": "YMD"}, "date_order must be"),
     ],
-)  # fmt: skip
+)
 def test_bad_rules_fail_at_construction(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         basic(**kwargs)
@@ -380,8 +389,14 @@ def test_demo_mapping_over_demo_csv() -> None:
     bad = [r for r in results if not r.ok]
     assert len(bad) == 100
     fields = Counter(e.field for r in bad for e in r.errors)
-    assert set(fields) == {"email", "phone", "date_of_birth", "customFields.budget", "tags",
-                           "email|phone"}  # fmt: skip
+    assert set(fields) == {
+        "email",
+        "phone",
+        "date_of_birth",
+        "customFields.budget",
+        "tags",
+        "email|phone",
+    }
     first = results[1].contact
     assert first is not None
     assert wire(first)["phone"] == "+12125550100"
@@ -415,17 +430,38 @@ def test_json_mapping_equivalent(tmp_path: Path) -> None:
         "custom_field_prefix": "cf.",
         "known_custom_fields": ["a", "b"],
         "require_one_of": ["phone"],
-        "fields": {"phone": {"from": "Tel", "required": True}, "dateOfBirth": "Born",
-                   "source": {"value": "json"}, "city": {"from": "City", "default": "Leeds",
-                   "transforms": ["trim", {"map": {"LDN": "London"}}]}},
+        "fields": {
+            "phone": {"from": "Tel", "required": True},
+            "dateOfBirth": "Born",
+            "source": {"value": "json"},
+            "city": {
+                "from": "City",
+                "default": "Leeds",
+                "transforms": ["trim", {"map": {"LDN": "London"}}],
+            },
+        },
         "custom_fields": [{"id": "x1", "from": "X"}, {"key": "b", "value": 2}],
-        "tags": ["t", {"from": "Tags", "split": "|", "transforms": ["upper"]},
-                 {"from": "VIP", "value": "vip"}],
-    }  # fmt: skip
+        "tags": [
+            "t",
+            {"from": "Tags", "split": "|", "transforms": ["upper"]},
+            {"from": "VIP", "value": "vip"},
+        ],
+    }
     mapping = load(write(tmp_path, "m.json", json.dumps(spec, indent=2)))
-    body = wire(mapping.apply({"Tel": "020 7946 0958", "Born": "5/3/1990", "Full": "Ada Byron",
-                               "City": "ldn", "X": "1", "Tags": "a|b", "VIP": "y",
-                               "cf.a": "z"}))  # fmt: skip
+    body = wire(
+        mapping.apply(
+            {
+                "Tel": "020 7946 0958",
+                "Born": "5/3/1990",
+                "Full": "Ada Byron",
+                "City": "ldn",
+                "X": "1",
+                "Tags": "a|b",
+                "VIP": "y",
+                "cf.a": "z",
+            }
+        )
+    )
     assert body == {
         "locationId": "L",
         "phone": "+442079460958",
@@ -458,7 +494,8 @@ transforms = ["number"]
 """,
     )
     assert wire(load(path).apply({"E": "a@b.co", "Budget": "9"}, location_id="L"))[
-        "customFields"] == [{"key": "budget", "field_value": 9}]  # fmt: skip
+        "customFields"
+    ] == [{"key": "budget", "field_value": 9}]
 
 
 @pytest.mark.parametrize(
@@ -468,55 +505,89 @@ transforms = ["number"]
         ("m.json", '{\n  "fields": {\n    "email": "E",\n  }\n}', r"m.json:4: invalid JSON"),
         ("m.json", "[1, 2]", "must be a table/object at the top level"),
         ("m.yaml", "fields: {}", r"ends in .toml or .json"),
-        ("m.toml", "version = 1\n\n[fields]\nemail = 'E'\nemial = 'F'\n",
-         r"m.toml:5: fields.emial: unknown contact field 'emial' \(did you mean 'email'\?\)"),
+        (
+            "m.toml",
+            "version = 1\n\n[fields]\nemail = 'E'\nemial = 'F'\n",
+            r"m.toml:5: fields.emial: unknown contact field 'emial' \(did you mean 'email'\?\)",
+        ),
         ("m.toml", "versoin = 1\n", r"m.toml:1: versoin: unknown key \(did you mean 'version'\?\)"),
         ("m.toml", "version = 2\n", r"version: unsupported mapping version 2"),
-        ("m.toml", "[fields]\nemail = { from = 'E', transform = ['trim'] }\n",
-         r"m.toml:2: fields.email.transform: unknown key \(did you mean 'transforms'\?\)"),
-        ("m.toml", "[fields]\n\nphone = { from = 'P', transforms = ['trim', 'shout'] }\n",
-         r"m.toml:3: fields.phone.transforms.shout: unknown transform 'shout'"),
-        ("m.toml", "[fields]\nphone = { from = 'P', transforms = 'trim' }\n",
-         r"fields.phone.transforms: expected a list of transforms, got a string"),
-        ("m.toml", "[fields]\nphone = { from = 'P', transforms = [1] }\n",
-         r"fields.phone.transforms\[0\]: expected a transform name or table, got a number"),
+        (
+            "m.toml",
+            "[fields]\nemail = { from = 'E', transform = ['trim'] }\n",
+            r"m.toml:2: fields.email.transform: unknown key \(did you mean 'transforms'\?\)",
+        ),
+        (
+            "m.toml",
+            "[fields]\n\nphone = { from = 'P', transforms = ['trim', 'shout'] }\n",
+            r"m.toml:3: fields.phone.transforms.shout: unknown transform 'shout'",
+        ),
+        (
+            "m.toml",
+            "[fields]\nphone = { from = 'P', transforms = 'trim' }\n",
+            r"fields.phone.transforms: expected a list of transforms, got a string",
+        ),
+        (
+            "m.toml",
+            "[fields]\nphone = { from = 'P', transforms = [1] }\n",
+            r"fields.phone.transforms\[0\]: expected a transform name or table, got a number",
+        ),
         ("m.toml", "[fields]\nphone = { from = 1 }\n", r"fields.phone.from: expected a column"),
-        ("m.toml", "[fields]\nphone = { value = {a = 1} }\n",
-         r"fields.phone.value: expected a string, number, boolean or list"),
-        ("m.toml", "[fields]\nphone = { from = 'P', required = 'yes' }\n",
-         r"fields.phone.required: expected true or false, got a string"),
+        (
+            "m.toml",
+            "[fields]\nphone = { value = {a = 1} }\n",
+            r"fields.phone.value: expected a string, number, boolean or list",
+        ),
+        (
+            "m.toml",
+            "[fields]\nphone = { from = 'P', required = 'yes' }\n",
+            r"fields.phone.required: expected true or false, got a string",
+        ),
         ("m.toml", "fields = 3\n", r"fields: expected a table, got a number"),
         ("m.toml", "default_country = 1\n", r"default_country: expected a string"),
         ("m.toml", "date_order = 'YMD'\n", r"date_order: expected 'MDY' or 'DMY'"),
         ("m.toml", "custom_fields = 'x'\n", r"custom_fields: expected a table or a list"),
-        ("m.toml", "[[custom_fields]]\nkey = 'a'\nfrom = 'A'\nname = 'x'\n",
-         r"m.toml:4: custom_fields\[0\].name: unknown key"),
+        (
+            "m.toml",
+            "[[custom_fields]]\nkey = 'a'\nfrom = 'A'\nname = 'x'\n",
+            r"m.toml:4: custom_fields\[0\].name: unknown key",
+        ),
         ("m.toml", "[[custom_fields]]\nfrom = 'A'\n", r"by 'key' or by 'id'"),
         ("m.toml", "tags = 'a'\n", r"tags: expected a list, got a string"),
-        ("m.toml", "tags = [{ form = 'A' }]\n",
-         r"tags\[0\].form: unknown key \(did you mean 'from'\?\)"),
+        (
+            "m.toml",
+            "tags = [{ form = 'A' }]\n",
+            r"tags\[0\].form: unknown key \(did you mean 'from'\?\)",
+        ),
         ("m.toml", "tags = [{ split = ';' }]\n", r"a tag rule needs"),
         ("m.toml", "known_custom_fields = 3\n", r"known_custom_fields: expected a table"),
         ("m.toml", "require_one_of = 'email'\n", r"require_one_of: expected a list"),
-        ("m.toml", "default_country = 'Narnia'\n",
-         r"m.toml:1: default_country: unknown country"),
-        ("m.toml", "known_custom_fields = ['color']\n[custom_fields]\ncolr = 'C'\n",
-         r"m.toml:3: custom_fields.colr: unknown custom field key 'colr'"),
+        ("m.toml", "default_country = 'Narnia'\n", r"m.toml:1: default_country: unknown country"),
+        (
+            "m.toml",
+            "known_custom_fields = ['color']\n[custom_fields]\ncolr = 'C'\n",
+            r"m.toml:3: custom_fields.colr: unknown custom field key 'colr'",
+        ),
         ("m.toml", "full_name = 3\n", r"full_name: expected a column name"),
         ("m.toml", "full_name = { from = 'N', case = 'x' }\n", r"full_name.case: unknown key"),
         ("m.toml", "[custom_fields]\nbudget = 3\n", r"custom_fields.budget: expected a table"),
     ],
-)  # fmt: skip
+)
 def test_bad_mapping_files(tmp_path: Path, name: str, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load(write(tmp_path, name, text))
 
 
 def test_full_name_table_in_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "m.toml", "full_name = { from = 'N', transforms = ['upper'] }\n"
-                 "[fields]\nemail = 'E'\n")  # fmt: skip
-    assert wire(load(path).apply({"E": "a@b.co", "N": "ada byron"}, location_id="L"))[
-        "lastName"] == "BYRON"  # fmt: skip
+    path = write(
+        tmp_path,
+        "m.toml",
+        "full_name = { from = 'N', transforms = ['upper'] }\n[fields]\nemail = 'E'\n",
+    )
+    assert (
+        wire(load(path).apply({"E": "a@b.co", "N": "ada byron"}, location_id="L"))["lastName"]
+        == "BYRON"
+    )
 
 
 def test_unreadable_file(tmp_path: Path) -> None:

@@ -37,14 +37,15 @@ def exit_code_for(error: BaseException) -> ExitCode:
     """The exit code that says what kind of failure ``error`` is."""
     if isinstance(error, MissingCredentials | AuthenticationError | PermissionDeniedError):
         return ExitCode.AUTH
-    if isinstance(error, ConfigError | OSError):
-        return ExitCode.USAGE
     if isinstance(error, RateLimitError):
         return ExitCode.QUOTA
+    # Before OSError: RequestTimeout and TimeoutError are OSErrors too.
     if isinstance(error, TransportError):
         return ExitCode.NETWORK
     if isinstance(error, TimeoutError):
         return ExitCode.AUTH  # only the login wait has a timeout of its own
+    if isinstance(error, ConfigError | OSError):
+        return ExitCode.USAGE
     return ExitCode.API
 
 

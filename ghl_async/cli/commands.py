@@ -27,7 +27,7 @@ from ghl_async.bulk import (
     upsert_contacts,
 )
 from ghl_async.cli import settings
-from ghl_async.cli.inputs import body_from, count_records, read_records
+from ghl_async.cli.inputs import body_from, count_records, parse_rate, read_records
 from ghl_async.cli.loopback import RedirectCatcher
 from ghl_async.cli.output import ExitCode, OutputFormat, emit
 from ghl_async.cli.progress import ProgressBar
@@ -104,7 +104,9 @@ async def _contact_upsert(ctx: Context, ghl: Client) -> ExitCode:
     body = body_from(
         UpsertContact, ctx.args.fields, ctx.args.json_file, location_id=ghl.location_id
     )
-    ctx.emit(await ghl.call(routes.UPSERT_CONTACT, body=body, location_id=body.location_id))
+    result = await ghl.call(routes.UPSERT_CONTACT, body=body, location_id=body.location_id)
+    # Spelled out: the model leaves `new: false` out of its JSON, and here it is the answer.
+    ctx.emit({"new": result.new, "contact": result.contact, "traceId": result.trace_id})
     return ExitCode.OK
 
 
@@ -378,7 +380,7 @@ async def _auth_logout(ctx: Context) -> ExitCode:
 
 
 async def _demo(ctx: Context) -> ExitCode:
-    from ghl_async.demo import parse_rate, run_demo
+    from ghl_async.demo import run_demo
 
     summary = await run_demo(
         out=ctx.out,

@@ -18,7 +18,7 @@ from ghl_async.mapping import transforms as t
 from ghl_async.mapping._rules import suggest
 from ghl_async.models import Body
 
-__all__ = ["body_from", "count_records", "read_records"]
+__all__ = ["body_from", "count_records", "parse_rate", "read_records"]
 
 B = TypeVar("B", bound=Body)
 
@@ -136,3 +136,19 @@ def count_records(path: str) -> int | None:
         return sum(1 for _ in read_records(path))
     except ConfigError:
         return None  # the real read reports the problem
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``"100/10"`` -> ``(100, 10.0)``: requests per seconds.
+
+    Raises:
+        ConfigError: not ``N/SECONDS`` with positive numbers.
+    """
+    count, sep, period = text.partition("/")
+    try:
+        requests, seconds = int(count), float(period)
+    except ValueError:
+        raise ConfigError(f"rate must look like 100/10 (requests/seconds), not {text!r}") from None
+    if not sep or requests < 1 or seconds <= 0:
+        raise ConfigError(f"rate must look like 100/10 (requests/seconds), not {text!r}")
+    return requests, seconds

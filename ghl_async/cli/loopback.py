@@ -73,6 +73,8 @@ class RedirectCatcher:
     async def _callback(self, request: web.Request) -> web.Response:
         assert self._result is not None
         query = request.query
+        # HighLevel may not echo `state` (CONTACTS-API.md §7.1): a missing one is accepted, a
+        # different one is not.
         if query.get("state") not in (None, self.state):
             # Not our flow (or a forged redirect): refuse it, keep waiting for the real one.
             return self._page(400, "Wrong state", "This link is not from this login; ignored.")

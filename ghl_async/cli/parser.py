@@ -19,6 +19,7 @@ ENV = {
     "client_secret": "GHL_CLIENT_SECRET",
     "token_store": "GHL_TOKEN_STORE",
     "chooser_url": "GHL_CHOOSER_URL",
+    "rate_limit": "GHL_RATE_LIMIT",
 }
 
 _EPILOG = """\
@@ -56,6 +57,17 @@ def _common() -> argparse.ArgumentParser:
         "--token-store",
         metavar="PATH",
         help="OAuth token file [GHL_TOKEN_STORE; default ~/.config/ghl-async/tokens.json]",
+    )
+    group.add_argument(
+        "--rate-limit",
+        metavar="N/SECONDS",
+        help="the burst rule to keep to [GHL_RATE_LIMIT; default 100/10, HighLevel's]",
+    )
+    group.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="retries after a failed attempt (429, 5xx, connection errors; default 3)",
     )
     out = common.add_argument_group("output")
     out.add_argument(

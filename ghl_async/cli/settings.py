@@ -16,8 +16,10 @@ import msgspec
 
 from ghl_async import defaults
 from ghl_async.auth import Auth, FileTokenStore, OAuthApp, StaticToken
+from ghl_async.cli.inputs import parse_rate
 from ghl_async.client import Client
 from ghl_async.errors import ConfigError
+from ghl_async.ratelimit import RateLimit
 
 __all__ = ["MissingCredentials", "Profile", "make_auth", "make_client", "store_path"]
 
@@ -125,8 +127,11 @@ def make_auth(args: argparse.Namespace) -> Auth:
 
 def make_client(args: argparse.Namespace) -> Client:
     """A client for the configured account (not yet opened)."""
+    rule = RateLimit() if not args.rate_limit else RateLimit(*parse_rate(args.rate_limit))
     return Client(
         auth=make_auth(args),
         location_id=args.location_id,
         base_url=args.base_url or defaults.BASE_URL,
+        rate_limit=rule,
+        max_retries=defaults.MAX_RETRIES if args.retries is None else args.retries,
     )
