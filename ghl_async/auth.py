@@ -37,6 +37,7 @@ from ghl_async.errors import (
     TokenRefreshError,
     TransportError,
 )
+from ghl_async.retry import outcome_of
 from ghl_async.tokenstore import FileTokenStore, MemoryTokenStore, Token, TokenStore
 
 __all__ = [
@@ -158,12 +159,16 @@ class AiohttpTokenTransport:
         *,
         base_url: str = defaults.BASE_URL,
         timeout: aiohttp.ClientTimeout | None = None,
+        version: str = defaults.API_VERSION,
+        user_agent: str = defaults.USER_AGENT,
     ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout or aiohttp.ClientTimeout(
             total=defaults.TIMEOUT_TOTAL, connect=defaults.TIMEOUT_CONNECT
         )
+        self._version = version
+        self._user_agent = user_agent
 
     async def post_form(
         self,
@@ -174,11 +179,11 @@ class AiohttpTokenTransport:
         version: bool = False,
     ) -> tuple[int, bytes]:
         """POST ``form`` url-encoded to ``base_url + path``; return status and body."""
-        headers = {"Accept": "application/json", "User-Agent": defaults.USER_AGENT}
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
         if version:
-            headers["Version"] = defaults.API_VERSION
+            headers["Version"] = self._version
         try:
             # No redirects: a 307 would resend the client secret to wherever it points.
             async with self._session.post(
@@ -189,14 +194,16 @@ class AiohttpTokenTransport:
                 allow_redirects=False,
             ) as response:
                 return response.status, await response.read()
-        except aiohttp.ClientConnectorError as err:
-            # Refused, DNS or TLS failure while connecting: the form never left this machine.
-            raise TransportError(
-                f"cannot connect for POST {path}: {type(err).__name__}", sent=False
-            ) from err
-        except asyncio.TimeoutError as err:
-            raise RequestTimeout(f"POST {path} timed out") from err
-        except aiohttp.ClientError as err:
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
+            # The same classification as the request pipeline: whether the form may have left
+            # this machine decides whether a refresh token may have been spent.
+            outcome = outcome_of(err)
+            if outcome.timeout:
+                raise RequestTimeout(f"POST {path} timed out", sent=outcome.sent) from err
+            if not outcome.sent:
+                raise TransportError(
+                    f"cannot connect for POST {path}: {type(err).__name__}", sent=False
+                ) from err
             raise TransportError(f"POST {path} failed: {type(err).__name__}") from err
 
     def __repr__(self) -> str:

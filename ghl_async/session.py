@@ -48,7 +48,7 @@ from ghl_async.retry import Outcome, RetryPolicy, outcome_of, parse_retry_after,
 from ghl_async.routes import Route
 
 if TYPE_CHECKING:
-    from ghl_async.auth import Auth
+    from ghl_async.auth import AiohttpTokenTransport, Auth
     from ghl_async.pagination import PageState
 
 __all__ = ["Session", "Transport", "check_id"]
@@ -184,6 +184,7 @@ class Transport:
         self._http: aiohttp.ClientSession | None = None
         self._connector_limits = (connector_limit, connector_limit_per_host)
         self._plans: dict[int, _Plan[object]] = {}
+        self._forms: AiohttpTokenTransport | None = None
         self._plain = {"Accept": "application/json", "Version": version, "User-Agent": user_agent}
         self._static = self._plain  # the fixed headers each request must carry itself
         self._headers: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
@@ -222,6 +223,7 @@ class Transport:
     async def close(self) -> None:
         """Close the aiohttp session if we created it; a caller's session stays open."""
         http, self._http = self._http, None
+        self._forms = None
         self.state = "closed"
         self._headers.clear()
         if http is not None and self._given is None:
@@ -270,26 +272,19 @@ class Transport:
         version: bool = False,
     ) -> tuple[int, bytes]:
         """POST ``form`` url-encoded to ``base_url + path``: no limiter, auth or retries."""
-        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
-        if bearer is not None:
-            headers["Authorization"] = "Bearer " + bearer
-        if version:
-            headers["Version"] = self.version
-        try:
-            async with self.http.post(
-                self.base_url + path,
-                data=dict(form),
-                headers=headers,
+        forms = self._forms
+        if forms is None:
+            # One implementation of the token-endpoint POST (auth's), over our session.
+            from ghl_async.auth import AiohttpTokenTransport
+
+            forms = self._forms = AiohttpTokenTransport(
+                self.http,
+                base_url=self.base_url,
                 timeout=self.timeout,
-                allow_redirects=False,
-            ) as response:
-                return response.status, await response.read()
-        except _NO_RESPONSE as err:
-            outcome = outcome_of(err)
-            what = f"POST {path}: {type(err).__name__}"
-            if outcome.timeout:
-                raise RequestTimeout(f"{what} (timed out)", sent=outcome.sent) from err
-            raise TransportError(what, sent=outcome.sent) from err
+                version=self.version,
+                user_agent=self.user_agent,
+            )
+        return await forms.post_form(path, form, bearer=bearer, version=version)
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, state={self.state!r})"
