@@ -145,8 +145,7 @@ async def test_cancelled_halfway_then_rerun_from_journal(tmp_path: Path) -> None
 
 async def test_rate_reaches_95_percent_of_the_rule_with_no_429() -> None:
     rule = (50, 0.5)
-    # A scaled-down window needs more than the default 1% margin for loopback jitter.
-    async with connected(rule=rule, client_rule=RateLimit(*rule, margin=0.01)) as (fake, ghl):
+    async with connected(rule=rule, client_rule=RateLimit(*rule)) as (fake, ghl):
         report = await upsert_contacts(ghl, records(330), MAPPING, concurrency=4)
     assert report.created == 330
     assert fake.count(status=429) == 0

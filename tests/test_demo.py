@@ -29,7 +29,7 @@ async def test_demo_in_process() -> None:
     for step in (
         "1. OAuth",
         "2. Import",
-        "3. Rerun",
+        "3. Run the same import again",
         "4. Walk",
         "5. Webhook",
         "6. Bundle",
