@@ -8,10 +8,11 @@ mapping, export and the demo live in their own modules; here they are only calle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from ghl_async.cli.commands import HANDLERS, Context
@@ -49,14 +50,23 @@ def exit_code_for(error: BaseException) -> ExitCode:
     return ExitCode.API
 
 
-def _logging(verbose: int, err: TextIO) -> None:
+@contextlib.contextmanager
+def _logging(verbose: int, err: TextIO) -> Iterator[None]:
+    """Log to ``err`` while the command runs (``main()`` may run again in the same process)."""
     if verbose <= 0:
+        yield
         return
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root = logging.getLogger("ghl_async")
+    level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def _silence(stream: TextIO) -> None:
@@ -88,10 +98,10 @@ def main(
     except SystemExit as stop:  # --help, --version, or a usage error (already printed)
         return int(stop.code or 0)
     resolve_env(args, os.environ)
-    _logging(getattr(args, "verbose", 0), err)
     handler = HANDLERS[(args.command, getattr(args, "action", None))]
     try:
-        return int(asyncio.run(handler(Context(args, out, err))))
+        with _logging(getattr(args, "verbose", 0), err):
+            return int(asyncio.run(handler(Context(args, out, err))))
     except KeyboardInterrupt:
         err.write("interrupted\n")
         return int(ExitCode.INTERRUPTED)
