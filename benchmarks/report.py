@@ -175,8 +175,11 @@ def markdown(report: dict[str, Any]) -> str:
                     if v and k != "ghl-async"),
         "",
         f"Mode: {report['mode']}, {report['reps']} repetitions ({report['ref_reps']} for the "
-        "slow httpx-based references), contenders interleaved (order rotated each "
-        "repetition); medians. Server: own process, pre-serialised answers, loopback only. "
+        "slow httpx-based references); medians. Contenders are interleaved: each run is cut "
+        f"into {report['sizes']['parts']} slices ({report['sizes']['post_parts']} for POST) "
+        "that go round all contenders, starting with a different one each time, and a run's "
+        "time is the sum of its slices. Server: own process, pre-serialised answers, "
+        "loopback only. "
         "× baseline = median time / baseline's median time (the targets use it); paired × = "
         "median over repetitions of the time / the baseline's time in the same repetition. "
         "CPU columns are shares of one core during the timed run.",

@@ -68,31 +68,28 @@ class _Stats:
             await self.session.close()
 
 
-async def _measure(cls: type[Contender], scen: str, sizes: Sizes, server: ServerProcess,
-                   stats: _Stats, limit_s: float | None = None) -> dict[str, float]:
+async def _open(cls: type[Contender], url: str) -> Contender:
     contender = cls()
-    await contender.start(server.url("open"))
+    await contender.start(url)
+    await contender.get(payloads.contact_ids()[0])  # connection open, lazy state built
+    return contender
+
+
+async def _slice(contender: Contender, scen: str, sizes: Sizes, part: int, parts: int,
+                 stats: _Stats, limit_s: float | None) -> dict[str, float]:
+    before = await stats.get()
+    cpu0, t0 = time.process_time(), time.perf_counter()
     timed_out = False
     try:
-        await contender.get(payloads.contact_ids()[0])  # connection open, lazy state built
-        gc.collect()
-        before = await stats.get()
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        try:
-            await asyncio.wait_for(scenarios.WORKLOADS[scen](contender, sizes), limit_s)
-        except asyncio.TimeoutError:
-            timed_out = True
-        t1, cpu1 = time.perf_counter(), time.process_time()
-        after = await stats.get()
-    finally:
-        await contender.stop()
-    return {
-        "timed_out": timed_out,
-        "seconds": t1 - t0,
-        "client_cpu": (cpu1 - cpu0) / (t1 - t0),
-        "server_cpu": (after["cpu_s"] - before["cpu_s"]) / (after["wall_s"] - before["wall_s"]),
-        "server_429": after["rejected_429"] - before["rejected_429"],
-    }
+        await asyncio.wait_for(scenarios.WORKLOADS[scen](contender, sizes, part, parts), limit_s)
+    except asyncio.TimeoutError:
+        timed_out = True
+    t1, cpu1 = time.perf_counter(), time.process_time()
+    after = await stats.get()
+    return {"timed_out": timed_out, "seconds": t1 - t0, "cpu": cpu1 - cpu0,
+            "server_cpu": after["cpu_s"] - before["cpu_s"],
+            "server_wall": after["wall_s"] - before["wall_s"],
+            "server_429": after["rejected_429"] - before["rejected_429"]}
 
 
 async def _throughput(runnable: list[type[Contender]], sizes: Sizes, reps: int, ref_reps: int,
@@ -103,21 +100,53 @@ async def _throughput(runnable: list[type[Contender]], sizes: Sizes, reps: int, 
         # would blow the 10-minute budget, so they get `ref_reps` (the table says how many).
         return reps if cls.full_reps else min(reps, ref_reps)
 
+    url = server.url("open")
     warm = scenarios.warmup_sizes(sizes)
     for cls in runnable:
-        for scen in wanted:
-            await _measure(cls, scen, warm, server, stats)
+        contender = await _open(cls, url)
+        try:
+            for scen in wanted:
+                await scenarios.WORKLOADS[scen](contender, warm, 0, 1)
+        finally:
+            await contender.stop()
     samples: dict[str, dict[str, list[dict[str, float]]]] = {
         scen: {cls.name: [] for cls in runnable} for scen in wanted}
     for rep in range(reps):
-        order = runnable[rep % len(runnable):] + runnable[:rep % len(runnable)]
+        active = [cls for cls in runnable if rep < reps_of(cls)]
         for scen in wanted:
-            for cls in order:
-                if rep >= reps_of(cls):
-                    continue
-                limit = None if cls.full_reps else ref_timeout
-                samples[scen][cls.name].append(
-                    await _measure(cls, scen, sizes, server, stats, limit))
+            parts = sizes.parts_of(scen)
+            clients = {cls.name: await _open(cls, url) for cls in active}
+            totals: dict[str, dict[str, Any]] = {
+                name: {"timed_out": False, "seconds": 0.0, "cpu": 0.0, "server_cpu": 0.0,
+                       "server_wall": 0.0, "server_429": 0} for name in clients}
+            gc.collect()
+            try:
+                # One run = `parts` slices; each slice goes round all contenders, starting
+                # with a different one each time.
+                for part in range(parts):
+                    k = (rep + part) % len(active)
+                    for cls in active[k:] + active[:k]:
+                        total = totals[cls.name]
+                        if total["timed_out"]:
+                            continue
+                        limit = None if cls.full_reps else ref_timeout / parts
+                        got = await _slice(clients[cls.name], scen, sizes, part, parts, stats,
+                                           limit)
+                        total["timed_out"] = total["timed_out"] or got["timed_out"]
+                        for key in ("seconds", "cpu", "server_cpu", "server_wall",
+                                    "server_429"):
+                            total[key] += got[key]
+            finally:
+                for contender in clients.values():
+                    await contender.stop()
+            for name, total in totals.items():
+                samples[scen][name].append({
+                    "timed_out": total["timed_out"],
+                    "seconds": total["seconds"],
+                    "client_cpu": total["cpu"] / total["seconds"],
+                    "server_cpu": total["server_cpu"] / total["server_wall"],
+                    "server_429": total["server_429"],
+                })
             line = ", ".join(f"{name} {rows[-1]['seconds']:.3f}s"
                              + (" (timed out)" if rows[-1]["timed_out"] else "")
                              for name, rows in samples[scen].items() if len(rows) == rep + 1)
@@ -129,7 +158,7 @@ async def _throughput(runnable: list[type[Contender]], sizes: Sizes, reps: int, 
         report.add_ratios(rows)
         report.add_paired_ratios(rows)
         out[scen] = {"description": scenarios.describe(scen, sizes), "requests": n,
-                     "results": rows}
+                     "slices": sizes.parts_of(scen), "results": rows}
     return out
 
 
