@@ -498,3 +498,13 @@ def test_python_dash_m_runs_the_cli(
         runpy.run_path(str(ROOT / "ghl_async" / "__main__.py"), run_name="__main__")
     assert stop.value.code == 0
     assert capsys.readouterr().out.startswith("ghl-async ")
+
+
+def test_count_records_for_the_eta(tmp_path: Path) -> None:
+    from ghl_async.cli.inputs import count_records
+
+    rows = tmp_path / "rows.csv"
+    rows.write_text("Email\na@example.com\nb@example.com\n")
+    assert count_records(str(rows)) == 2
+    assert count_records("-") is None
+    assert count_records(str(tmp_path / "missing.csv")) is None

@@ -381,7 +381,7 @@ def test_location_is_required() -> None:
 
 
 def test_demo_mapping_over_demo_csv() -> None:
-    mapping = load(DATA / "demo_mapping.toml")
+    mapping = ContactMapping.from_file(DATA / "demo_mapping.toml")
     with (DATA / "demo_submissions.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2000

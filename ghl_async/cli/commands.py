@@ -175,8 +175,10 @@ async def _contact_import(ctx: Context) -> ExitCode:
         key = "hash" if args.key == "hash" else [c.strip() for c in args.key.split(",")]
     if args.dry_run:
         return _dry_run(ctx, mapping)
-    total = count_records(args.file)
-    bar = ctx.bar("importing", total)
+    bar = ctx.bar("importing")
+    # Counting means reading the file twice: only worth it for a bar someone sees (the ETA).
+    total = count_records(args.file) if bar.enabled else None
+    bar.total = total
 
     def show(progress: Progress) -> None:
         bar.update(

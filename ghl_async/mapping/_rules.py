@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
@@ -235,9 +236,36 @@ class ContactMapping:
     ``ghl_async/data/demo_mapping.toml``). :meth:`map` never raises for bad data: it returns
     the upsert body or the per-field errors; :meth:`apply` raises :class:`MappingError`.
 
+    Args:
+        fields: contact field (snake_case or HighLevel's camelCase) -> rule, or just the
+            column name.
+        custom_fields: custom field rules, by key or id.
+        tags: constant tags (strings) and tag rules; tags are deduplicated, in order. On an
+            existing contact, HighLevel's upsert *replaces* its tags with these.
+        full_name: a column (or rule) split into first and last name when neither is mapped.
+        custom_field_prefix: columns named ``<prefix><key>`` fill custom field ``<key>``.
+        known_custom_fields: the location's custom field keys (a ``key -> id`` mapping is
+            accepted; only the keys are checked): rules naming another key fail at once,
+            prefixed columns naming one fail per record.
+        default_country: for national phone numbers (ISO code like ``"US"`` or ``"+44"``).
+        date_order: how to read numeric dates with the year last (``"MDY"`` or ``"DMY"``).
+        require_one_of: a record needs at least one of these (upsert matches on them).
+        location_id: the location, unless given to :meth:`map`/:meth:`apply`.
+
     Raises:
         ConfigError: a rule targets an unknown field, names no source, or is contradictory.
     """
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> ContactMapping:
+        """Load a ``.toml`` or ``.json`` mapping file (see :func:`ghl_async.mapping.load`).
+
+        Raises:
+            ConfigError: unreadable file, bad syntax, or a bad rule (with file and line).
+        """
+        from ghl_async.mapping._files import load
+
+        return load(path)
 
     def __init__(
         self,
