@@ -64,6 +64,7 @@ class DemoSummary:
     pages: int = 0
     webhooks_received: int = 0
     task_id: str | None = None
+    webhooks_skipped: bool = False  # the `webhooks` extra (cryptography) is not installed
     bundle_tasks: int = 0
     import_requests: int = 0
     import_seconds: float = 0.0
@@ -93,7 +94,7 @@ class DemoSummary:
             and self.rerun_sent == 0
             and self.rerun_created == 0
             and self.failed == 0
-            and self.task_id is not None
+            and (self.task_id is not None or self.webhooks_skipped)
         )
 
 
@@ -177,7 +178,14 @@ async def run_demo(
     )
 
     # The webhook receiver listens first: the fake needs its URL when it starts.
-    from ghl_async.webhooks import ContactCreate, Dispatcher, WebhookReceiver, WebhookVerifier
+    from ghl_async.webhooks import (
+        ContactCreate,
+        CryptographyMissingError,
+        Dispatcher,
+        WebhookReceiver,
+        WebhookVerifier,
+    )
+    from ghl_async.webhooks.crypto import require_cryptography
 
     dispatcher = Dispatcher()
     lead_task: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -202,21 +210,28 @@ async def run_demo(
         if not lead_task.done():
             lead_task.set_result(task.id)
 
-    receiver = WebhookReceiver(dispatcher)
+    try:
+        require_cryptography()  # signing (the fake) and verifying (the receiver) need it
+    except CryptographyMissingError:
+        summary.webhooks_skipped = True
     hooks = web.Application()
-    receiver.attach(hooks, "/webhooks")
+    receiver: WebhookReceiver | None = None
+    if not summary.webhooks_skipped:
+        receiver = WebhookReceiver(dispatcher)
+        receiver.attach(hooks, "/webhooks")
     runner = web.AppRunner(hooks, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    hook_url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks"
+    hook_url = None if receiver is None else f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks"
 
     try:
         with tempfile.TemporaryDirectory(prefix="ghl-async-demo-") as tmp:
             async with FakeHighLevel(rate_limit=rate, webhook_url=hook_url) as fake:
-                # The fake made its signing key on start; trust it (and only it, for its app).
-                receiver.verifier = WebhookVerifier(
-                    ed25519_public_key=fake.webhook_public_key or "", app_id=fake.app_id
-                )
+                if receiver is not None:
+                    # The fake made its signing key on start; trust it (and only it, its app).
+                    receiver.verifier = WebhookVerifier(
+                        ed25519_public_key=fake.webhook_public_key or "", app_id=fake.app_id
+                    )
                 say(f"1. OAuth code flow against {fake.base_url}")
                 app = await _authorise(fake, FileTokenStore(Path(tmp) / "tokens.json"), say)
                 async with Client(
@@ -337,6 +352,9 @@ async def _webhook(
     ghl: Client, lead_task: asyncio.Future[str], summary: DemoSummary, say: _Out
 ) -> None:
     say("\n5. Webhook: a new lead arrives, tagged hot-lead")
+    if summary.webhooks_skipped:
+        say("   skipped: signed webhooks need `pip install 'ghl-async[webhooks]'`")
+        return
     lead = await ghl.contacts.upsert(
         first_name="Grace",
         last_name="Hopper",

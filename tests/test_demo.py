@@ -63,3 +63,14 @@ def test_parse_rate_and_window_stats() -> None:
     assert parse_rate("100/10") == (100, 10.0)
     assert window_stats([], 1.0) == (0.0, 0)
     assert window_stats([0.0, 0.1, 0.2, 1.5, 2.5, 3.5], 1.0) == (1.0, 3)
+
+
+async def test_demo_without_the_webhooks_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry makes `import cryptography` fail, as without `ghl-async[webhooks]`.
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    out = io.StringIO()
+    summary = await run_demo(out=out, err=io.StringIO(), rate=(1000, 1.0), records=40, quiet=True)
+    assert summary.ok
+    assert summary.webhooks_skipped
+    assert (summary.task_id, summary.webhooks_received) == (None, 0)
+    assert "pip install 'ghl-async[webhooks]'" in out.getvalue()
