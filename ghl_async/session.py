@@ -461,6 +461,9 @@ class Session:
                 transport.rate_headers[key] = response_headers
                 if bucket is not None and remaining.isdigit():
                     bucket.observe(int(remaining))
+            elif "X-RateLimit-Daily-Remaining" in response_headers:
+                # The daily quota alone is still worth reporting (a sync stops on it).
+                transport.rate_headers[key] = response_headers
             if debug:
                 log.debug(
                     "%s %s -> %d in %.1f ms (attempt %d)",

@@ -104,3 +104,13 @@ async def test_daily_counters_are_exposed(fake: FakeHighLevel) -> None:
         assert (info.max, info.interval_ms, info.remaining) == (100, 10_000, 97)
         sibling = ghl.with_options(max_retries=0)
         assert sibling.rate_limits == ghl.rate_limits
+
+
+@pytest.mark.fake_highlevel(rate_limit=None, daily_limit=20)
+async def test_daily_counters_are_exposed_without_a_burst_rule(fake: FakeHighLevel) -> None:
+    # A server that reports only the daily quota must still let a sync see it running out.
+    (cid,) = fake.seed_contacts(1, business_id=None)
+    async with make_client(fake) as ghl:
+        await ghl.contacts.get(cid)
+        info = ghl.rate_limits[fake.location_id]
+        assert (info.daily_limit, info.daily_remaining, info.remaining) == (20, 19, None)
