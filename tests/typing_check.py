@@ -61,3 +61,20 @@ async def check_public_api() -> None:
     except ghl_async.RateLimitError as err:
         assert_type(err.retry_after, float | None)
         assert_type(err.rate_limit, ghl_async.RateLimitInfo | None)
+
+
+async def check_webhooks(body: bytes, headers: dict[str, str]) -> None:
+    from ghl_async import webhooks
+
+    verifier = webhooks.WebhookVerifier(tolerance=300, app_id="app")
+    event = await verifier.verify(body, headers)
+    assert_type(event, webhooks.Event)
+    dispatcher = webhooks.Dispatcher()
+
+    @dispatcher.on(webhooks.ContactCreate)
+    async def on_create(event: webhooks.ContactCreate) -> int:
+        return 1
+
+    assert_type(await on_create(webhooks.ContactCreate()), int)
+    assert_type((await dispatcher.dispatch(event)).ok, bool)
+    assert_type(webhooks.create_app(dispatcher)[webhooks.RECEIVER_KEY], webhooks.WebhookReceiver)
