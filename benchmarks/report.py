@@ -243,11 +243,12 @@ def markdown(report: dict[str, Any]) -> str:
     if "server_capacity" in sc:
         cap = sc["server_capacity"]
         lines += [f"## server_capacity: {cap['description']}", "",
-                  "| load processes | requests | aggregate req/s | server CPU share | "
-                  "server CPU µs / request |", "|---:|---:|---:|---:|---:|"]
+                  "| load processes | requests | aggregate req/s | CPU share per load process | "
+                  "server CPU share | server CPU µs / request |", "|---:|---:|---:|---:|---:|---:|"]
         for row in cap["runs"]:
             lines.append(f"| {row['processes']} | {row['requests']:,} | "
-                         f"{row['requests_per_s']:,.0f} | {row['server_cpu_share']:.0%} | "
+                         f"{row['requests_per_s']:,.0f} | {row['client_cpu_share']:.0%} | "
+                         f"{row['server_cpu_share']:.0%} | "
                          f"{row['server_cpu_us_per_request']:.1f} |")
         lines += ["", cap["verdict"], ""]
     if report["targets"]:
