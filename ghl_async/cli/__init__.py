@@ -29,6 +29,9 @@ from ghl_async.errors import (
     TransportError,
 )
 
+# Python 3.10's asyncio.wait_for raises asyncio.TimeoutError, not yet the builtin (3.11+).
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
+
 __all__ = ["ExitCode", "main"]
 
 log = logging.getLogger("ghl_async.cli")
@@ -43,7 +46,7 @@ def exit_code_for(error: BaseException) -> ExitCode:
     # Before OSError: RequestTimeout and TimeoutError are OSErrors too.
     if isinstance(error, TransportError):
         return ExitCode.NETWORK
-    if isinstance(error, TimeoutError):
+    if isinstance(error, _TIMEOUTS):
         return ExitCode.AUTH  # only the login wait has a timeout of its own
     if isinstance(error, ConfigError | OSError):
         return ExitCode.USAGE
@@ -109,10 +112,10 @@ def main(
         # The reader went away (`ghl-async ... | head`): stop quietly, like other tools.
         _silence(out)
         return int(ExitCode.OK)
-    except (GHLError, OSError, TimeoutError) as error:
+    except (GHLError, OSError, *_TIMEOUTS) as error:
         code = exit_code_for(error)
         message = str(error) or type(error).__name__
-        if isinstance(error, TimeoutError) and not isinstance(error, GHLError):
+        if isinstance(error, _TIMEOUTS) and not isinstance(error, GHLError):
             message = "timed out waiting for the OAuth redirect"
         if isinstance(error, APIError) and error.status == 401 and code == ExitCode.AUTH:
             message += " (check the token, or run `ghl-async auth login` again)"
