@@ -47,7 +47,10 @@ class GhlAsyncNoLimit(Contender):
         return self.client.contacts.iter_by_business(business_id, limit=limit)
 
     async def create(self, index: int) -> Any:
-        return await self.client.contacts.create(**payloads.create_fields(index))
+        f = payloads.create_fields(index)
+        return await self.client.contacts.create(
+            first_name=f["first_name"], last_name=f["last_name"], email=f["email"],
+            phone=f["phone"], source=f["source"])
 
     @staticmethod
     def decoder() -> Callable[[bytes], Any] | None:

@@ -44,10 +44,10 @@ async def _run(name: str, scen: str, sizes: Sizes, url: str, begin: Callable[[],
     await contender.start(url)
     try:
         await contender.get(payloads.contact_ids()[0])
-        await scenarios.WORKLOADS[scen](contender, scenarios.warmup_sizes(sizes))
+        await scenarios.WORKLOADS[scen](contender, scenarios.warmup_sizes(sizes), 0, 1)
         begin()
         t0 = time.perf_counter()
-        await scenarios.WORKLOADS[scen](contender, sizes)
+        await scenarios.WORKLOADS[scen](contender, sizes, 0, 1)
         elapsed = time.perf_counter() - t0
         end()
     finally:

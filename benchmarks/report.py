@@ -103,8 +103,10 @@ def add_ratios(rows: dict[str, dict[str, Any]], key: str = "median_s") -> None:
     """Put each contender's ratio to the baseline next to its median."""
     base = rows.get(BASELINE)
     for row in rows.values():
-        ok = base and base[key] and not row.get("timed_out")
-        row["ratio"] = (row[key] / base[key]) if ok else None
+        if base is None or not base[key] or row.get("timed_out"):
+            row["ratio"] = None
+        else:
+            row["ratio"] = row[key] / base[key]
 
 
 def add_paired_ratios(rows: dict[str, dict[str, Any]]) -> None:

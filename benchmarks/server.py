@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -263,19 +264,25 @@ async def serve(rule: Rule, ready: threading.Event | None = None) -> None:
     content = _Content()
     stats = Stats()
     limiters = {"open": _Limiter(OPEN_RULE), "limited": _Limiter(rule)}
+    def factory(lim: _Limiter) -> Callable[[], _Protocol]:
+        return lambda: _Protocol(content, lim, stats, limiters)
+
     servers = {}
     for name, lim in limiters.items():
-        servers[name] = await loop.create_server(
-            lambda lim=lim: _Protocol(content, lim, stats, limiters),
-            host="127.0.0.1", port=0, backlog=1024)
+        servers[name] = await loop.create_server(factory(lim), host="127.0.0.1", port=0,
+                                                 backlog=1024)
     ports = {name: srv.sockets[0].getsockname()[1] for name, srv in servers.items()}
     print(json.dumps(ports), flush=True)
-    done = loop.create_future()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def finish() -> None:
+        if not done.done():
+            done.set_result(None)
 
     def watch_stdin() -> None:
         # The runner holds our stdin open; EOF means it is gone or done with us.
         sys.stdin.read()
-        loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+        loop.call_soon_threadsafe(finish)
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     await done
