@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 from urllib.parse import quote
@@ -318,7 +318,7 @@ class Session:
             return self.location_id
         return check_id("location_id", location_id)
 
-    async def call(
+    def call(
         self,
         route: Route[R],
         path: Sequence[str] = (),
@@ -326,8 +326,11 @@ class Session:
         query: Query | None = None,
         body: Body | None = None,
         location_id: str | None = None,
-    ) -> R:
-        """Send one operation and return its decoded payload.
+    ) -> Awaitable[R]:
+        """Send one operation; the awaitable returns its decoded payload.
+
+        A plain function returning the pipeline's coroutine, not a coroutine itself: one frame
+        fewer on every request. Bad arguments therefore raise here, before anything is awaited.
 
         ``path`` holds the path parameters in the order of ``route.path_params``.
         ``location_id`` picks the token and rate-limit bucket (default: the client's).
@@ -344,7 +347,7 @@ class Session:
         if query is not None:
             url += _encode_query(plan, query)
         data = None if body is None and plan.body_check is None else _encode_body(plan, body)
-        return await self._send(plan, url, data, location_id or self.location_id)
+        return self._send(plan, url, data, location_id or self.location_id)
 
     def paginate(
         self,
