@@ -164,7 +164,7 @@ async def test_token_endpoint_errors(api: Api) -> None:
         (
             form(fake, grant_type="authorization_code", code=code, user_type="Company"),
             400,
-            "invalid_grant",
+            "invalid_request",
         ),
         (
             form(fake, grant_type="authorization_code", code=code, redirect_uri="http://x/cb"),

@@ -369,6 +369,58 @@ async def test_unknown_paths_and_methods_are_nest_style_404(api: Api) -> None:
     )
     patch = await api.call("PATCH", "/contacts/abc")
     assert patch.status == 404
-    no_slash = await api.post("/contacts", json={"locationId": api.fake.location_id})
-    assert no_slash.status == 404
     assert api.fake.requests[-1].operation == "unknown"
+    # Express routing is not strict, but an extra segment is still another path.
+    assert (await api.get("/contacts/abc/tasks/x/y/")).status == 404
+    assert (await api.get("/contacts//")).status == 404
+
+
+async def test_trailing_slash_forms_reach_the_same_route(api: Api) -> None:
+    """Express (under NestJS) ignores one trailing slash: both forms of every path work."""
+    fake = api.fake
+    created = await api.post(
+        "/contacts", json={"locationId": fake.location_id, "email": "s@a.example"}
+    )
+    assert created.status == 201
+    contact_id = created.json["contact"]["id"]
+    also = await api.post(
+        "/contacts/", json={"locationId": fake.location_id, "email": "t@a.example"}
+    )
+    assert also.status == 201
+    got = await api.get(f"/contacts/{contact_id}/")
+    assert (got.status, got.json["contact"]["id"]) == (200, contact_id)
+    listed = await api.get("/contacts", params={"locationId": fake.location_id})
+    assert (listed.status, listed.json["count"]) == (200, 2)
+    updated = await api.put(f"/contacts/{contact_id}/", json={"firstName": "Slash"})
+    assert updated.json["contact"]["firstName"] == "Slash"
+    tagged = await api.post(f"/contacts/{contact_id}/tags/", json={"tags": ["x"]})
+    assert (tagged.status, tagged.json) == (201, {"tags": ["x"]})
+    duplicate = await api.get(
+        "/contacts/search/duplicate/",
+        params={"locationId": fake.location_id, "email": "t@a.example"},
+    )
+    assert duplicate.json["contact"]["email"] == "t@a.example"
+    assert [r.operation for r in fake.requests] == [
+        "contacts.create",
+        "contacts.create",
+        "contacts.get",
+        "contacts.list",
+        "contacts.update",
+        "contacts.add_tags",
+        "contacts.find_duplicate",
+    ]
+    # The strictness stays: wrong fields are still refused on the other form.
+    strict = await api.post("/contacts", json={"locationId": fake.location_id, "nope": 1})
+    assert (strict.status, strict.message) == (422, ["property nope should not exist"])
+    assert (await api.delete(f"/contacts/{contact_id}/")).json == {"succeded": True}
+    token = await api.token_form(
+        {"client_id": fake.client_id, "client_secret": fake.client_secret, "grant_type": "x"}
+    )
+    slashed = await api.call(
+        "POST",
+        "/oauth/token/",
+        data={"client_id": fake.client_id, "client_secret": fake.client_secret, "grant_type": "x"},
+        token=None,
+        version=None,
+    )
+    assert (token.status, token.json) == (slashed.status, slashed.json)

@@ -1,11 +1,25 @@
 """Fault injection and the request log.
 
 A fault is armed per operation (a route name such as ``contacts.get``, an OAuth operation such
-as ``oauth.token``, or ``"*"`` for all) and fires on the next matching requests:
+as ``oauth.token``, or ``"*"`` for all) and fires on the next matching requests. What each kind
+does, and the knob that arms it (:mod:`ghl_async.testing.knobs_faults`):
 
-* ``fail`` answers a status of your choice, as JSON or as a proxy's HTML error page;
-* ``drop`` closes the connection without an answer, before or after the write is applied;
-* ``delay`` sleeps before handling the request.
+=============  ===================================================================  ==============
+kind           what the client sees                                                 knob
+=============  ===================================================================  ==============
+``fail``       an error status: HighLevel's JSON, or a proxy's HTML/plain page;     ``fail``
+               ``when="after"``: the write was applied first (applied-then-502)
+``drop``       the connection closes (FIN, or RST with ``reset=True``), no answer   ``drop``
+``delay``      a pause before the request is handled                                ``delay``
+``slow``       a pause before handling (``when="before"``) or before answering      ``slow``
+               an already applied request (``when="after"``)
+``truncate``   a 2xx whose body stops early: ``Content-Length`` promises more, or   ``truncate``
+               a chunked body without its last chunk; then the connection closes
+``reset``      the status line and headers (and part of the body), then a TCP RST   ``reset``
+``revoke``     the request's OAuth access token dies first, so it gets a 401        ``revoke_early``
+``mutate``     a 2xx JSON body with fields missing, extra, or ``null`` (inside      ``mutate``
+               lists too); optionally odd ``X-RateLimit-*`` values
+=============  ===================================================================  ==============
 
 Knobs are set from test code, possibly on another thread than the server's, so the fault list
 is guarded by a lock; the common "no fault armed" case is a lock-free emptiness check.
@@ -14,50 +28,70 @@ is guarded by a lock; the common "no fault armed" case is a lock-free emptiness 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Final, Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
 
-from ghl_async.testing.replies import error_body, reason
+__all__ = [
+    "DropWhen",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "Firing",
+    "ProxyPage",
+    "RequestLog",
+    "RequestRecord",
+    "RetryAfterForm",
+    "When",
+]
 
-__all__ = ["DropWhen", "Fault", "FaultKind", "FaultPlan", "RequestLog", "RequestRecord"]
-
-FaultKind = Literal["fail", "drop", "delay"]
-DropWhen = Literal["before", "after"]
-
-_HTML: Final = (
-    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
-    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    "</body>\r\n</html>\r\n"
-)
+FaultKind = Literal["fail", "drop", "delay", "slow", "truncate", "reset", "revoke", "mutate"]
+When = Literal["before", "after"]
+"""Relative to handling the request: ``"after"`` means the write was applied first."""
+DropWhen = When  # the name of 0.1.0
+ProxyPage = Literal["nginx", "google", "cloudflare"]
+"""Whose error page a proxy answers with: nginx's and Google's are HTML, Cloudflare's plain."""
+RetryAfterForm = Literal["seconds", "http-date"]
 
 
 @dataclass(slots=True, eq=False)
 class Fault:
-    """One armed fault. ``remaining`` counts down; ``None`` fires until cleared."""
+    """One armed fault. ``remaining`` counts down (``None`` fires until cleared); ``hits``
+    counts firings; ``skip`` matching requests pass untouched before the first firing.
+
+    Only the fields of its ``kind`` matter (see the module docstring for the kinds).
+    """
 
     kind: FaultKind
     operation: str
     remaining: int | None = 1
-    status: int = 503
-    retry_after: float | None = None
-    html: bool = False
-    when: DropWhen = "before"
-    seconds: float = 0.0
+    skip: int = 0
     hits: int = 0
-
-    def response(self) -> tuple[bytes, str, dict[str, str]]:
-        """Body, content type and headers of a ``fail`` answer."""
-        headers: dict[str, str] = {}
-        if self.retry_after is not None:
-            seconds = self.retry_after
-            headers["Retry-After"] = str(int(seconds) if float(seconds).is_integer() else seconds)
-        if self.html:
-            page = _HTML.format(status=self.status, reason=reason(self.status))
-            return page.encode(), "text/html", headers
-        message: str | list[str] = reason(self.status)
-        if self.status == 422:
-            message = [reason(self.status)]
-        return error_body(self.status, message, None), "application/json", headers
+    # fail
+    status: int = 503
+    retry_after: float | str | None = None
+    retry_after_form: RetryAfterForm = "seconds"
+    html: bool = False
+    page: ProxyPage = "nginx"
+    headers: dict[str, str] = field(default_factory=dict)
+    # fail, drop, slow: relative to handling the request
+    when: When = "before"
+    # drop: RST instead of FIN
+    reset: bool = False
+    # delay, slow
+    seconds: float = 0.0
+    # truncate, reset: share of the body sent before the connection ends
+    keep: float = 0.5
+    chunked: bool = False
+    # revoke: private-integration tokens too
+    private: bool = False
+    # mutate
+    missing: int = 1
+    extra: int = 1
+    nulls: int = 1
+    protect: frozenset[str] = frozenset({"id"})
+    odd_headers: bool = False
+    chaos: bool = False  # drawn by the chaos profile, not armed by a knob
 
 
 class FaultPlan:
@@ -67,14 +101,28 @@ class FaultPlan:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
 
+    def __bool__(self) -> bool:
+        """True while any fault is armed (lock-free: a list's truth is atomic)."""
+        return bool(self._faults)
+
     def arm(self, fault: Fault) -> Fault:
         """Add a fault and return it (its ``hits`` shows how often it fired)."""
         with self._lock:
             self._faults.append(fault)
         return fault
 
-    def take(self, operation: str, kind: FaultKind, when: DropWhen | None = None) -> Fault | None:
-        """Consume one firing of the first fault matching ``operation``, ``kind`` (and ``when``)."""
+    def take(
+        self,
+        operation: str,
+        kind: FaultKind,
+        when: When | None = None,
+        accept: Callable[[Fault], bool] | None = None,
+    ) -> Fault | None:
+        """Consume one firing of the first fault matching ``operation``, ``kind`` (and ``when``).
+
+        ``accept`` can refuse a fault for this request (it then stays armed, its ``skip``
+        untouched): e.g. a token revocation waits for a request that carries an OAuth token.
+        """
         if not self._faults:
             return None
         with self._lock:
@@ -82,6 +130,11 @@ class FaultPlan:
                 if fault.kind != kind or fault.operation not in (operation, "*"):
                     continue
                 if when is not None and fault.when != when:
+                    continue
+                if accept is not None and not accept(fault):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
                     continue
                 fault.hits += 1
                 if fault.remaining is not None:
@@ -102,6 +155,43 @@ class FaultPlan:
             return list(self._faults)
 
 
+class Firing:
+    """The faults one request meets: armed ones first, then its chaos pick (if any).
+
+    ``fired`` names the kinds that acted, for the request log.
+    """
+
+    __slots__ = ("_operation", "_pick", "_plan", "fired")
+
+    def __init__(self, plan: FaultPlan, operation: str, pick: Fault | None) -> None:
+        self._plan = plan
+        self._operation = operation
+        self._pick = pick
+        self.fired: list[str] = []
+
+    def take(
+        self,
+        kind: FaultKind,
+        when: When | None = None,
+        accept: Callable[[Fault], bool] | None = None,
+    ) -> Fault | None:
+        """The fault of ``kind`` (and ``when``) that acts on this request now, if any."""
+        fault = self._plan.take(self._operation, kind, when, accept)
+        if fault is None:
+            pick = self._pick
+            if (
+                pick is not None
+                and pick.kind == kind
+                and (when is None or pick.when == when)
+                and (accept is None or accept(pick))
+            ):
+                self._pick, fault = None, pick
+                pick.hits += 1
+        if fault is not None:
+            self.fired.append(f"chaos:{kind}" if fault.chaos else kind)
+        return fault
+
+
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One request the fake received."""
@@ -115,6 +205,11 @@ class RequestRecord:
     timestamp: float  # time.time() when the request arrived
     query: str = ""
     trace_id: str = ""
+    fault: str | None = None
+    """The faults that acted, ``+``-joined (``"truncate"``, ``"chaos:slow"``), or None.
+
+    ``status`` is what the status line said: a truncated or reset 2xx still shows 200."""
+    version: str | None = None  # the request's Version header
 
 
 class RequestLog:

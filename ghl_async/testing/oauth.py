@@ -159,21 +159,44 @@ class TokenRegistry:
     def redeem_code(
         self, code: str, redirect_uri: str | None, user_type: str | None, now: float
     ) -> Grant:
-        """Spend an authorization code; :class:`OAuthError` ``invalid_grant`` if unusable."""
+        """Spend an authorization code, or raise :class:`OAuthError` naming why it is unusable.
+
+        A user type that differs from the install's is ``invalid_request``, not ``invalid_grant``:
+        the code is still good (it is not spent) with the right ``user_type``, and calling it a
+        dead grant would send the developer to re-authorise for nothing.
+        """
         found = self.codes.get(code)
-        if found is None or found.used or now >= found.expires_at:
+        if found is None:
             raise OAuthError(
-                400, "invalid_grant", "The authorization code is invalid, expired or already used"
+                400, "invalid_grant", "Unknown authorization code: this server never issued it"
             )
-        if redirect_uri and found.redirect_uri and redirect_uri != found.redirect_uri:
-            raise OAuthError(
-                400, "invalid_grant", "redirect_uri does not match the authorization request"
-            )
-        if user_type and user_type != found.grant.user_type:
+        if found.used:
             raise OAuthError(
                 400,
                 "invalid_grant",
-                f"user_type {user_type} does not match the installation ({found.grant.user_type})",
+                "The authorization code was already used (codes are single-use)",
+            )
+        if now >= found.expires_at:
+            raise OAuthError(
+                400,
+                "invalid_grant",
+                f"The authorization code expired (codes live {CODE_LIFETIME:g} seconds)",
+            )
+        if redirect_uri and found.redirect_uri and redirect_uri != found.redirect_uri:
+            raise OAuthError(
+                400,
+                "invalid_grant",
+                f"redirect_uri {redirect_uri!r} differs from the authorization request's "
+                f"({found.redirect_uri!r})",
+            )
+        installed = found.grant.user_type
+        if user_type and user_type != installed:
+            raise OAuthError(
+                400,
+                "invalid_request",
+                f"user_type={user_type} does not match the install: this code comes from a "
+                f"{installed}-level install, so exchange it with user_type={installed} (or "
+                f"install at {user_type} level on the consent page: user_type={user_type})",
             )
         found.used = True
         return found.grant
@@ -219,8 +242,14 @@ class TokenRegistry:
         given_id = _require(form, "client_id")
         given_secret = _require(form, "client_secret")
         grant_type = _require(form, "grant_type")
-        if given_id != client_id or not secrets.compare_digest(given_secret, client_secret):
-            raise OAuthError(401, "invalid_client", "Client authentication failed")
+        if given_id != client_id:
+            raise OAuthError(
+                401, "invalid_client", f"Unknown client_id {given_id!r}: this app is {client_id!r}"
+            )
+        if not secrets.compare_digest(given_secret, client_secret):
+            raise OAuthError(
+                401, "invalid_client", f"client_secret is not the secret of client_id {client_id!r}"
+            )
         user_type = form.get("user_type") or None
         if user_type is not None and user_type not in ("Location", "Company"):
             raise OAuthError(400, "invalid_request", "user_type must be Location or Company")

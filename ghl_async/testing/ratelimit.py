@@ -115,6 +115,21 @@ class RateLimiter:
         """Forget every counter."""
         self._buckets.clear()
 
+    def spent_headers(self) -> dict[str, str]:
+        """The five headers of a spent burst window (HighLevel's rule when none is set).
+
+        What a 429 armed with ``fail(..., status=429)`` carries, whatever the counters say.
+        """
+        limit, period = self.rule or (defaults.RATE_LIMIT_REQUESTS, defaults.RATE_LIMIT_PERIOD)
+        daily = self.daily_limit or defaults.DAILY_LIMIT
+        return {
+            "X-RateLimit-Limit-Daily": str(daily),
+            "X-RateLimit-Daily-Remaining": str(daily - 1),
+            "X-RateLimit-Interval-Milliseconds": str(int(period * 1000)),
+            "X-RateLimit-Max": str(limit),
+            "X-RateLimit-Remaining": "0",
+        }
+
     def _headers(self, bucket: _Bucket) -> dict[str, str]:
         headers: dict[str, str] = {}
         if self.daily_limit is not None:

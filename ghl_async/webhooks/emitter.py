@@ -149,8 +149,8 @@ class WebhookEmitter:
         ``data`` is the event's flat object as HighLevel's docs show it (contact fields, task or
         note fields, ``{"appointment": {...}}``). ``type`` is set to ``event_type``; ``locationId``,
         ``timestamp``, ``webhookId`` and ``appId`` are added unless ``data`` has them (tests pass
-        an old ``timestamp`` or a repeated ``webhookId`` that way). Must be called from a running
-        event loop.
+        an old ``timestamp`` or a repeated ``webhookId`` that way); ``"locationId": None`` leaves
+        the key out (agency-level app events). Must be called from a running event loop.
 
         Raises:
             RuntimeError: the emitter is closed, or no event loop is running.
@@ -161,7 +161,8 @@ class WebhookEmitter:
         # ``type`` leads, as in HighLevel's bodies, and data cannot override it.
         payload: dict[str, object] = {"type": event_type, **data}
         payload["type"] = event_type
-        payload.setdefault("locationId", self.location_id)
+        if payload.setdefault("locationId", self.location_id) is None:
+            del payload["locationId"]  # agency-level events (INSTALL/UNINSTALL) name no location
         payload.setdefault("timestamp", _now_iso())
         payload.setdefault("webhookId", str(uuid.uuid4()))
         payload.setdefault("appId", self.app_id)

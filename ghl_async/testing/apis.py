@@ -1,0 +1,56 @@
+"""The API versions the fake speaks, picked per request by its ``Version`` header.
+
+An :class:`ApiVersion` bundles what differs between versions: the route rows (with their body
+and query Structs), one handler per route, and how errors are written. The pipeline registers
+every path of every version once and, for each request, looks the route up in the version its
+``Version`` header names; so adding a version is a handlers module plus models, registered in
+:data:`VERSIONS`, with no branch in any handler::
+
+    # ghl_async/testing/handlers_v3.py (for example)
+    V3 = ApiVersion("v3", routes=ROUTES_V3, handlers=HANDLERS_V3, failure_body=aip_error)
+
+Today only ``2021-07-28`` exists; other values are answered 400 as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from ghl_async import defaults
+from ghl_async.routes import ALL_ROUTES, Route
+from ghl_async.testing.handlers import HANDLERS, Handler
+from ghl_async.testing.replies import ApiFailure, error_body
+
+__all__ = ["V2", "VERSIONS", "ApiVersion", "v2_failure_body"]
+
+
+def v2_failure_body(failure: ApiFailure) -> bytes:
+    """NestJS's ``{"statusCode", "message", "error"}`` (plus ``meta``)."""
+    return error_body(failure.status, failure.message, failure.meta)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiVersion:
+    """One value of the ``Version`` header: its routes, their handlers, its error shape."""
+
+    header: str
+    routes: tuple[Route[object], ...]
+    handlers: Mapping[str, Handler]
+    failure_body: Callable[[ApiFailure], bytes] = v2_failure_body
+
+    def __post_init__(self) -> None:
+        names = {route.name for route in self.routes}
+        if names != set(self.handlers):  # pragma: no cover - guards edits to routes / handlers
+            raise RuntimeError(
+                f"{self.header}: routes without handler (or the reverse): "
+                f"{sorted(names ^ set(self.handlers))}"
+            )
+
+
+V2: Final = ApiVersion(defaults.API_VERSION, tuple(ALL_ROUTES), HANDLERS)
+"""``2021-07-28``: ``contacts.json``, served by :mod:`ghl_async.testing.handlers`."""
+
+VERSIONS: Final[Mapping[str, ApiVersion]] = {V2.header: V2}
+"""Every version served, by ``Version`` header value."""

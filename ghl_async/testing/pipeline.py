@@ -1,0 +1,383 @@
+"""The fake's aiohttp application: routing, the per-request steps, faults and the request log.
+
+Every request passes :meth:`Pipeline.serve`, which logs it and applies the faults armed for its
+operation (or drawn by the chaos profile) around the endpoint, like a proxy in front of the API.
+Contacts requests then go through HighLevel's steps, in HighLevel's order: the ``Version``
+header picks the API version (:mod:`ghl_async.testing.apis`), then bearer token and scope, rate
+limit (with the ``X-RateLimit-*`` headers from then on), strict body and query decoding with the
+version's Structs, location access, and the version's handler.
+
+Paths match with or without a trailing slash. HighLevel's API is NestJS on Express (NestJS's
+error body ``{statusCode, message, error}``, class-validator's "property x should not exist"
+422s; CONTACTS-API.md §10), and Express routes are not strict by default: ``/contacts`` and
+``/contacts/`` reach the same handler, as do ``/contacts/{id}`` and ``/contacts/{id}/``. So the
+fake serves both forms of every path, spec-declared slash or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+from aiohttp import web
+
+from ghl_async import models as m
+from ghl_async.routes import Route
+from ghl_async.testing.apis import VERSIONS, ApiVersion, v2_failure_body
+from ghl_async.testing.core import FakeCore
+from ghl_async.testing.edge import (
+    INTERNAL_ERROR,
+    close_connection,
+    failure_response,
+    send_cut,
+    send_reset,
+)
+from ghl_async.testing.exchange import Exchange, error_response, json_response
+from ghl_async.testing.faults import Fault, Firing, RequestRecord
+from ghl_async.testing.handlers import NO_ACCESS, Call, Handler
+from ghl_async.testing.mutations import mutate_body, odd_rate_limit_headers
+from ghl_async.testing.oauth import AccessToken
+from ghl_async.testing.oauth_http import SCOPE_DENIED, OAuthEndpoints, authenticate
+from ghl_async.testing.replies import ApiFailure, Reply, validation_messages
+
+__all__ = ["WEBHOOK_PUBLIC_KEY_PATH", "Pipeline"]
+
+logger = logging.getLogger("ghl_async.testing")
+
+WEBHOOK_PUBLIC_KEY_PATH: Final = "/.well-known/ghl-fake/webhook-public-key"
+"""Serves the PEM public key that verifies the fake's webhooks (404 while webhooks are off)."""
+
+Endpoint = Callable[[web.Request, Exchange], Awaitable[web.Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    version: ApiVersion
+    route: Route[object]
+    handler: Handler
+    decoder: msgspec.json.Decoder[m.Body] | None
+
+
+def _specificity(path: str) -> tuple[int, ...]:
+    # Literal segments sort before placeholders at the same depth.
+    return tuple(1 if part.startswith("{") else 0 for part in path.split("/"))
+
+
+def _both_forms(path: str) -> tuple[str, ...]:
+    bare = path.rstrip("/")
+    return (bare, f"{bare}/") if bare else ("/",)
+
+
+class Pipeline:
+    """Builds the application and serves each request."""
+
+    def __init__(
+        self,
+        core: FakeCore,
+        oauth: OAuthEndpoints,
+        versions: Mapping[str, ApiVersion] = VERSIONS,
+    ) -> None:
+        self._core = core
+        self._oauth = oauth
+        self._versions = versions
+        self._index = 0  # requests seen, in arrival order: seeds the per-request fault draws
+
+    # --- routing ----------------------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application with every route of every version."""
+        app = web.Application()
+        table: dict[tuple[str, str], dict[str, _Operation]] = {}
+        for version in self._versions.values():
+            for route in version.routes:
+                decoder = msgspec.json.Decoder(route.body) if route.body is not None else None
+                operation = _Operation(version, route, version.handlers[route.name], decoder)
+                key = (route.method, route.path.rstrip("/"))
+                table.setdefault(key, {})[version.header] = operation
+        for (method, path), by_version in sorted(
+            table.items(), key=lambda i: _specificity(i[0][1])
+        ):
+            handle = self._contacts_endpoint(by_version)
+            for form in _both_forms(path):
+                app.router.add_route(method, form, handle)
+        oauth = self._oauth
+        self._add(app, "POST", "/oauth/token", "oauth.token", oauth.token)
+        self._add(app, "POST", "/oauth/locationToken", "oauth.location_token", oauth.location_token)
+        self._add(app, "GET", "/oauth/chooselocation", "oauth.chooser", oauth.chooser)
+        self._add(app, "GET", "/v2/oauth/chooselocation", "oauth.chooser", oauth.chooser)
+        self._add(app, "GET", WEBHOOK_PUBLIC_KEY_PATH, "fake.webhook_public_key", self._public_key)
+        app.router.add_route("*", "/{tail:.*}", self._endpoint("unknown", self._not_found))
+        return app
+
+    def _add(
+        self, app: web.Application, method: str, path: str, operation: str, serve: Endpoint
+    ) -> None:
+        handle = self._endpoint(operation, serve)
+        for form in _both_forms(path):
+            app.router.add_route(method, form, handle)
+
+    def _endpoint(
+        self, operation: str, serve: Endpoint
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self.serve(request, operation, serve)
+
+        return handle
+
+    def _contacts_endpoint(
+        self, by_version: Mapping[str, _Operation]
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        # The operation's name (for faults and the log) comes from the request's version, or,
+        # for a version this path lacks, from any version that has it.
+        fallback = next(iter(by_version.values()))
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            found = by_version.get(request.headers.get("Version", ""))
+
+            async def serve(request: web.Request, exchange: Exchange) -> web.Response:
+                return await self._contacts(request, exchange, found)
+
+            name = (found or fallback).route.name
+            return await self.serve(request, name, serve)
+
+        return handle
+
+    # --- every request ----------------------------------------------------------------------
+
+    async def serve(
+        self, request: web.Request, operation: str, serve: Endpoint
+    ) -> web.StreamResponse:
+        """Answer one request through ``serve``, applying faults, and log it."""
+        core = self._core
+        arrived = time.time()
+        exchange = Exchange(request.headers.get("Version"))
+        index = self._index
+        self._index += 1
+        firing: Firing | None = None
+        try:
+            chaos = core.chaos_mix
+            if core.faults or chaos is not None:
+                pick = chaos.pick(index, operation) if chaos is not None else None
+                firing = Firing(core.faults, operation, pick)
+                return await self._serve_with_faults(request, exchange, serve, firing, index)
+            response = await self._answer(request, exchange, serve)
+            exchange.status = response.status
+            return response
+        finally:
+            core._log.append(
+                RequestRecord(
+                    method=request.method,
+                    path=request.path,
+                    operation=operation,
+                    status=exchange.status,
+                    applied=exchange.applied,
+                    location_id=exchange.location_id,
+                    timestamp=arrived,
+                    query=request.query_string,
+                    trace_id=exchange.trace_id,
+                    fault="+".join(firing.fired) if firing is not None and firing.fired else None,
+                    version=exchange.version,
+                )
+            )
+
+    @staticmethod
+    async def _answer(request: web.Request, exchange: Exchange, serve: Endpoint) -> web.Response:
+        try:
+            return await serve(request, exchange)
+        except ConnectionResetError:
+            # The client went away mid-request (e.g. its timeout fired): nobody to answer,
+            # and not a fault of the fake worth a traceback.
+            raise
+        except Exception:
+            logger.exception("FakeHighLevel failed on %s %s", request.method, request.path)
+            return json_response(dict(INTERNAL_ERROR), 500, {"traceId": exchange.trace_id})
+
+    async def _serve_with_faults(
+        self,
+        request: web.Request,
+        exchange: Exchange,
+        serve: Endpoint,
+        firing: Firing,
+        index: int,
+    ) -> web.StreamResponse:
+        # Before the request is handled.
+        fault = firing.take("delay")
+        if fault is not None:
+            await asyncio.sleep(fault.seconds)
+        fault = firing.take("slow", "before")
+        if fault is not None:
+            await asyncio.sleep(fault.seconds)
+        token = self._oauth_token(request)
+        if token is not None and firing.take(
+            "revoke", accept=lambda f: f.private or not token.private
+        ):
+            token.revoked = True
+        fault = firing.take("drop", "before")
+        if fault is not None:
+            return close_connection(request, reset=fault.reset)
+        fault = firing.take("fail", "before")
+        if fault is not None:
+            return self._fail(fault, exchange)
+        # Handled (a write is applied); then the answer may still go wrong.
+        response = await self._answer(request, exchange, serve)
+        fault = firing.take("slow", "after")
+        if fault is not None:
+            await asyncio.sleep(fault.seconds)
+        fault = firing.take("fail", "after")
+        if fault is not None:
+            return self._fail(fault, exchange)
+        fault = firing.take("drop", "after")
+        if fault is not None:
+            return close_connection(request, reset=fault.reset)
+        succeeded = 200 <= response.status < 300
+        if succeeded:
+            fault = firing.take("mutate")
+            if fault is not None:
+                response = self._mutate(response, fault, index)
+        exchange.status = response.status
+        fault = firing.take("reset")
+        if fault is not None:
+            return await send_reset(request, response, keep=fault.keep)
+        if succeeded:
+            fault = firing.take("truncate")
+            if fault is not None:
+                return await send_cut(request, response, keep=fault.keep, chunked=fault.chunked)
+        return response
+
+    def _oauth_token(self, request: web.Request) -> AccessToken | None:
+        """The live token the request carries, if any (revocation needs one)."""
+        _, _, value = request.headers.get("Authorization", "").partition(" ")
+        return self._core.tokens.lookup(value.strip(), time.time()) if value else None
+
+    def _fail(self, fault: Fault, exchange: Exchange) -> web.Response:
+        exchange.status = fault.status
+        return failure_response(
+            fault,
+            trace_id=exchange.trace_id,
+            throttled=self._core.limiter.spent_headers(),
+            now=time.time(),
+        )
+
+    def _mutate(self, response: web.Response, fault: Fault, index: int) -> web.Response:
+        core = self._core
+        seed = core.chaos_mix.seed if fault.chaos and core.chaos_mix is not None else core.seed
+        rng = random.Random(f"mutate:{seed}:{index}")
+        raw = response.body if isinstance(response.body, bytes) else b""
+        body, _ = mutate_body(
+            raw,
+            rng,
+            missing=fault.missing,
+            extra=fault.extra,
+            nulls=fault.nulls,
+            protect=fault.protect,
+        )
+        headers = dict(response.headers)
+        if fault.odd_headers:
+            headers = odd_rate_limit_headers(headers, rng)
+        return web.Response(body=body, status=response.status, headers=headers)
+
+    # --- the Contacts steps -----------------------------------------------------------------
+
+    async def _contacts(
+        self, request: web.Request, exchange: Exchange, operation: _Operation | None
+    ) -> web.Response:
+        core = self._core
+        headers = {"traceId": exchange.trace_id}
+        failure_body: Callable[[ApiFailure], bytes] = v2_failure_body
+        try:
+            if exchange.version is None:
+                raise ApiFailure(401, "version header was not found.")
+            if operation is None:
+                if exchange.version in self._versions:
+                    raise ApiFailure(404, f"Cannot {request.method} {request.path}")
+                raise ApiFailure(
+                    400,
+                    f"Version header {exchange.version!r} is not supported here: this endpoint "
+                    f"speaks {', '.join(self._versions)}",
+                )
+            failure_body = operation.version.failure_body
+            route = operation.route
+            grant = authenticate(core, request).grant
+            if route.scope not in grant.scopes or grant.location_id is None:
+                raise ApiFailure(401, SCOPE_DENIED)
+            location_id = grant.location_id
+            exchange.location_id = location_id
+            verdict = core.limiter.check(location_id)
+            headers.update(verdict.headers)
+            if not verdict.allowed:
+                extra = {}
+                if core.retry_after_header and verdict.retry_after is not None:
+                    extra["Retry-After"] = str(max(1, math.ceil(verdict.retry_after)))
+                raise ApiFailure(429, "Too Many Requests", headers=extra)
+            body = await self._decode_body(request, operation.decoder)
+            query = self._decode_query(request, route)
+            if route.location is not None:
+                given = getattr(body if route.location == "body" else query, "location_id", None)
+                if given != location_id:
+                    raise ApiFailure(403, NO_ACCESS)
+            call = Call(
+                store=core.store,
+                location_id=location_id,
+                params=request.match_info,
+                body=body,
+                query=query,
+                trace_id=exchange.trace_id,
+                origin=f"{request.scheme}://{request.host}",
+            )
+            reply: Reply = operation.handler(call)
+        except ApiFailure as failure:
+            headers.update(failure.headers)
+            return error_response(failure.status, failure_body(failure), headers)
+        exchange.applied = reply.applied
+        headers.update(reply.headers)
+        return json_response(reply.payload, reply.status or route.status, headers)
+
+    @staticmethod
+    async def _decode_body(
+        request: web.Request, decoder: msgspec.json.Decoder[m.Body] | None
+    ) -> m.Body | None:
+        if decoder is None:
+            return None
+        raw = await request.read()
+        # Like NestJS: a body that is not declared JSON is not parsed, i.e. it is empty.
+        if request.content_type != "application/json" or not raw.strip():
+            raw = b"{}"
+        try:
+            return decoder.decode(raw)
+        except msgspec.ValidationError as err:
+            raise ApiFailure(422, validation_messages(err)) from None
+        except msgspec.DecodeError as err:
+            raise ApiFailure(400, f"Unexpected token in JSON body: {err}") from None
+
+    @staticmethod
+    def _decode_query(request: web.Request, route: Route[object]) -> msgspec.Struct | None:
+        if route.query is None:
+            return None
+        try:
+            return msgspec.convert(dict(request.query), route.query, strict=False)
+        except msgspec.ValidationError as err:
+            raise ApiFailure(422, validation_messages(err, root="query")) from None
+
+    # --- the fake's own routes --------------------------------------------------------------
+
+    async def _not_found(self, request: web.Request, exchange: Exchange) -> web.Response:
+        failure = ApiFailure(404, f"Cannot {request.method} {request.path}")
+        return error_response(404, v2_failure_body(failure), {"traceId": exchange.trace_id})
+
+    async def _public_key(self, request: web.Request, exchange: Exchange) -> web.Response:
+        emitter = self._core.webhooks
+        if emitter is None:
+            failure = ApiFailure(404, "Webhooks are off: start the fake with a webhook_url")
+            return error_response(404, v2_failure_body(failure), {"traceId": exchange.trace_id})
+        return web.Response(
+            text=emitter.public_key_pem,
+            content_type="application/x-pem-file",
+            headers={"traceId": exchange.trace_id},
+        )
