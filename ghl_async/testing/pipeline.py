@@ -207,13 +207,12 @@ class Pipeline:
         firing: Firing,
         index: int,
     ) -> web.StreamResponse:
-        # Before the request is handled.
-        fault = firing.take("delay")
-        if fault is not None:
-            await asyncio.sleep(fault.seconds)
-        fault = firing.take("slow", "before")
-        if fault is not None:
-            await asyncio.sleep(fault.seconds)
+        # Before the request is handled. A slow server has the whole request (a proxy buffers
+        # it), so the body is read before the wait: the write still lands if the client left.
+        for fault in (firing.take("delay"), firing.take("slow", "before")):
+            if fault is not None:
+                await request.read()
+                await asyncio.sleep(fault.seconds)
         token = self._oauth_token(request)
         if token is not None and firing.take(
             "revoke", accept=lambda f: f.private or not token.private
