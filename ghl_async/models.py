@@ -20,6 +20,8 @@ from typing import Literal
 import msgspec
 from msgspec import UNSET, UnsetType, field
 
+from ghl_async.errors import ConfigError
+
 __all__ = [
     "UNSET",
     "Ack",
@@ -371,7 +373,12 @@ class ContactBundle(Wire, kw_only=True, frozen=True):
 class CustomFieldInput(Body, kw_only=True):
     """A custom field to write: pass ``id`` or ``key``, and the value.
 
-    v2 spells the value key ``field_value`` (snake_case, unlike everything else).
+    v2 spells the value key ``field_value`` (snake_case, unlike everything else); v3 spells it
+    ``fieldValue``, which v2 is reported to accept too (CONTACTS-API.md §3.4). ``field_value=``
+    sends the first spelling, ``value=`` the second; pass one of them, not both.
+
+    Raises:
+        ConfigError: both ``field_value`` and ``value`` were given.
     """
 
     id: str | UnsetType = UNSET
@@ -379,6 +386,16 @@ class CustomFieldInput(Body, kw_only=True):
     field_value: str | int | float | bool | list[str] | dict[str, object] | UnsetType = field(
         default=UNSET, name="field_value"
     )
+    value: str | int | float | bool | list[str] | dict[str, object] | UnsetType = field(
+        default=UNSET, name="fieldValue"
+    )
+
+    def __post_init__(self) -> None:
+        # A ValueError here becomes a msgspec.ValidationError when a body is decoded.
+        if self.field_value is not UNSET and self.value is not UNSET:
+            raise ConfigError(
+                "pass field_value (sent as field_value) or value (sent as fieldValue), not both"
+            )
 
 
 class DndSettingInput(Body, kw_only=True):

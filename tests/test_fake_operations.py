@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from fake_helpers import Api, running
 
+from ghl_async.errors import ConfigError
+from ghl_async.models import CustomFieldInput
+
 
 @pytest.fixture
 async def api() -> AsyncIterator[Api]:
@@ -424,3 +427,47 @@ async def test_trailing_slash_forms_reach_the_same_route(api: Api) -> None:
         version=None,
     )
     assert (token.status, token.json) == (slashed.status, slashed.json)
+
+
+async def test_custom_fields_accept_field_value_in_either_spelling(api: Api) -> None:
+    """v3's ``fieldValue`` works under ``2021-07-28`` too (CONTACTS-API.md §3.4)."""
+    camel = await api.create(customFields=[{"key": "plan", "fieldValue": "Gold"}])
+    snake = await api.create(customFields=[{"key": "plan", "field_value": "Gold"}])
+    assert camel["customFields"][0]["value"] == snake["customFields"][0]["value"] == "Gold"
+    assert camel["customFields"][0]["id"] == snake["customFields"][0]["id"]
+    updated = await api.put(
+        f"/contacts/{camel['id']}", json={"customFields": [{"key": "plan", "fieldValue": ["a"]}]}
+    )
+    assert updated.json["contact"]["customFields"][0]["value"] == '["a"]'
+    both = await api.post(
+        "/contacts/",
+        json={
+            "locationId": api.fake.location_id,
+            "customFields": [{"key": "plan", "field_value": "x", "fieldValue": "y"}],
+        },
+    )
+    assert both.status == 422
+    assert both.message == [
+        "customFields.0: pass field_value (sent as field_value) or value (sent as fieldValue), "
+        "not both"
+    ]
+    # Other spellings are still unknown fields.
+    kebab = await api.post(
+        "/contacts/",
+        json={"locationId": api.fake.location_id, "customFields": [{"key": "p", "value": "x"}]},
+    )
+    assert (kebab.status, kebab.message) == (
+        422,
+        ["property customFields.0.value should not exist"],
+    )
+
+
+async def test_custom_field_value_through_the_client(api: Api) -> None:
+    async with api.fake.client() as ghl:
+        created = await ghl.contacts.create(
+            email="cf@example.com", custom_fields=[CustomFieldInput(key="tier", value=2)]
+        )
+    assert [field.value for field in created.custom_fields] == ["2"]
+    assert api.fake.requests[-1].operation == "contacts.create"
+    with pytest.raises(ConfigError, match="not both"):
+        CustomFieldInput(key="tier", value=2, field_value=3)

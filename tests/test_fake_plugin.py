@@ -42,7 +42,10 @@ def test_each_test_gets_a_fresh_fake(fake_highlevel):
 """
 
 ASYNC_TEST = """
+import asyncio
+
 import aiohttp
+import pytest
 
 
 async def test_async_code_can_use_the_fake(fake_highlevel):
@@ -53,6 +56,23 @@ async def test_async_code_can_use_the_fake(fake_highlevel):
             assert first.status == 503
         async with session.get(fake_highlevel.url("/contacts/"), params=params) as second:
             assert second.status == 200
+
+
+async def test_fixture_client(fake_highlevel):
+    ids = fake_highlevel.seed_contacts(2)
+    async with fake_highlevel.client() as ghl:
+        contact = await ghl.contacts.get(ids[0])
+    assert contact.id == ids[0]
+
+
+@pytest.mark.fake_highlevel(rate_limit=None)
+async def test_fixture_client_follows_the_marker(fake_highlevel):
+    contact_id = fake_highlevel.seed_contacts(1)[0]
+    assert fake_highlevel.client_rate_limit() is None
+    async with fake_highlevel.client() as ghl:
+        # A client keeping 100 per 10 s would need ~10 s for these.
+        calls = asyncio.gather(*(ghl.contacts.get(contact_id) for _ in range(130)))
+        assert len(await asyncio.wait_for(calls, 8)) == 130
 """
 
 
@@ -70,7 +90,7 @@ def test_fixture_works_in_async_tests(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
     pytester.makepyfile(test_async=ASYNC_TEST)
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=3)
 
 
 def test_marker_is_registered(pytester: pytest.Pytester) -> None:

@@ -142,7 +142,8 @@ def _custom_field_updates(
             field_id = store.field_id(location, item.key)
         else:
             raise ApiFailure(422, [f"customFields.{index}.id or key should not be empty"])
-        value = item.field_value
+        # `fieldValue` (v3's spelling, accepted by v2 too) or `field_value`, never both.
+        value = item.field_value if item.value is UNSET else item.value
         updates[field_id] = None if value is UNSET else _field_value(value)
     return updates
 
