@@ -13,8 +13,16 @@ from typing import IO, Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from ghl_async.testing.__main__ import main, parser, serve
+from ghl_async.webhooks import (
+    RECEIVER_KEY,
+    Dispatcher,
+    WebhookEvent,
+    WebhookVerifier,
+    create_app,
+)
 
 
 def _lines(stream: IO[str]) -> queue.Queue[str]:
@@ -107,3 +115,72 @@ def test_bad_options_exit_with_status_2(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--port", "0", "--rate-limit", "lots"]) == 2
     assert "rate_limit must look like" in capsys.readouterr().err
     assert parser().parse_args(["--daily-limit", "1000"]).daily_limit == 1000
+
+
+async def test_a_receiver_in_another_process_verifies_the_fakes_webhooks() -> None:
+    dispatcher = Dispatcher()
+    got: list[WebhookEvent] = []
+    dispatcher.on_any(got.append)
+    app = create_app(dispatcher, path="/hook")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    command = [sys.executable, "-m", "ghl_async.testing", "--port", "0", "--json"]
+    command += ["--webhook-url", f"http://{host}:{port}/hook"]
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        facts = json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+        key = facts["webhook_public_key"]
+        assert key.startswith("-----BEGIN PUBLIC KEY-----")
+        assert facts["webhook_public_key_url"].endswith("/.well-known/ghl-fake/webhook-public-key")
+        # Only the printed key (and the app id) configure the receiver.
+        app[RECEIVER_KEY].verifier = WebhookVerifier(
+            ed25519_public_key=key, app_id=facts["client_id"].split("-")[0]
+        )
+        headers = {"Authorization": f"Bearer {facts['private_token']}", "Version": "2021-07-28"}
+        async with aiohttp.ClientSession(headers=headers) as http:
+            async with http.get(facts["webhook_public_key_url"]) as response:
+                assert await response.text() == key
+            body = {"locationId": facts["location_id"], "email": "far@example.com"}
+            async with http.post(f"{facts['base_url']}/contacts", json=body) as response:
+                assert response.status == 201
+        for _ in range(500):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+        assert [type(event).__name__ for event in got] == ["ContactCreate"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 30)
+        await runner.cleanup()
+    assert process.returncode == 0
+
+
+async def test_text_output_shows_the_key_and_the_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parser().parse_args(
+        [
+            "--port", "0", "--webhook-url", "http://127.0.0.1:9/hook", "--faults", "heavy",
+            "--fault-seed", "7", "--slow-seconds", "0.5",
+        ]
+    )  # fmt: skip
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(args, stop))
+    for _ in range(200):
+        out = capsys.readouterr().out
+        if out:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    lines = out.splitlines()
+    assert "  faults          25% of requests, seed 7" in lines
+    assert any(line.startswith("  webhook_public_key_url http://127.0.0.1:") for line in lines)
+    start = lines.index("Webhook public key (Ed25519, verifies x-ghl-signature):")
+    assert lines[start + 1] == "-----BEGIN PUBLIC KEY-----"
+    assert lines[start + 3] == "-----END PUBLIC KEY-----"
+    assert lines[-1] == "Press Ctrl-C to stop."

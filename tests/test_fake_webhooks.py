@@ -8,12 +8,15 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
+import msgspec
 import pytest
 from aiohttp import web
 
 from ghl_async.testing import FakeHighLevel
 from ghl_async.webhooks import (
     RECEIVER_KEY,
+    AppInstall,
+    AppUninstall,
     ContactCreate,
     ContactDndUpdate,
     ContactTagUpdate,
@@ -197,3 +200,119 @@ def test_drain_from_a_sync_test() -> None:
         fake.drain_webhooks()
         assert len(bodies) == 1
         assert b'"type":"ContactCreate"' in bodies[0]
+
+
+async def _verified_receiver(fake: FakeHighLevel, app: web.Application) -> None:
+    assert fake.webhook_public_key is not None
+    app[RECEIVER_KEY].verifier = WebhookVerifier(
+        ed25519_public_key=fake.webhook_public_key, app_id=fake.app_id
+    )
+
+
+async def _consent(fake: FakeHighLevel, url: str) -> str:
+    params = {"response_type": "code", "client_id": fake.client_id}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, params=params, allow_redirects=False) as response,
+    ):
+        assert response.status == 302
+        return response.headers["Location"]
+
+
+async def test_installs_and_uninstalls_send_app_events() -> None:
+    async with receiver() as (url, app, got), FakeHighLevel(webhook_url=url) as fake:
+        await _verified_receiver(fake, app)
+        other = fake.add_location()
+        await _consent(fake, fake.chooser_url)  # Location install on the default location
+        await _consent(fake, fake.chooser_url)  # already installed: no second INSTALL
+        await _consent(fake, fake.chooser_url_for("Company"))
+        fake.issue_code(location_id=other)  # a consent too
+        token = fake.issue_token()
+        assert fake.uninstall() == 1
+        assert fake.uninstall(company=True) == 0
+        assert sorted(fake.installs) == [f"location:{other}"]
+        await fake.webhooks.drain()  # type: ignore[union-attr]
+        await app[RECEIVER_KEY].join()
+        bodies = [msgspec.json.decode(d.body) for d in fake.webhooks.deliveries]  # type: ignore[union-attr]
+        # The uninstalled location's OAuth token died with the install.
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                fake.url("/contacts/"),
+                params={"locationId": fake.location_id},
+                headers=fake.headers(token.access_token),
+            ) as response,
+        ):
+            assert response.status == 401
+    assert [type(event).__name__ for event in got] == [
+        "AppInstall",
+        "AppInstall",
+        "AppInstall",
+        "AppUninstall",
+        "AppUninstall",
+    ]
+    location_install, agency_install, other_install, uninstalled, agency_gone = got
+    assert isinstance(location_install, AppInstall)
+    assert (location_install.location_id, location_install.company_id) == (
+        fake.location_id,
+        fake.company_id,
+    )
+    assert location_install.app_id == fake.app_id
+    assert location_install.install_type == "Location"
+    assert isinstance(agency_install, AppInstall)
+    assert (agency_install.location_id, agency_install.company_id) == (None, fake.company_id)
+    assert "locationId" not in bodies[1]  # an agency-level event names no location
+    assert set(bodies[1]) >= {"type", "appId", "companyId", "planId", "trial"}
+    assert other_install.location_id == other
+    assert isinstance(uninstalled, AppUninstall)
+    assert uninstalled.location_id == fake.location_id
+    assert set(bodies[3]) == {"type", "appId", "locationId", "timestamp", "webhookId"}
+    assert isinstance(agency_gone, AppUninstall)
+    assert (agency_gone.company_id, agency_gone.location_id) == (fake.company_id, None)
+    assert "locationId" not in bodies[4]
+
+
+async def test_agency_uninstall_kills_minted_location_tokens() -> None:
+    async with FakeHighLevel() as fake, aiohttp.ClientSession() as http:
+        agency = fake.issue_token(user_type="Company")
+        async with http.post(
+            fake.url("/oauth/locationToken"),
+            data={"companyId": fake.company_id, "locationId": fake.location_id},
+            headers=fake.headers(agency.access_token),
+        ) as response:
+            minted = (await response.json())["access_token"]
+        assert fake.uninstall(company=True) == 2
+        async with http.get(
+            fake.url("/contacts/"),
+            params={"locationId": fake.location_id},
+            headers=fake.headers(minted),
+        ) as response:
+            assert response.status == 401
+        async with http.get(
+            fake.url("/contacts/"), params={"locationId": fake.location_id}, headers=fake.headers()
+        ) as response:
+            assert response.status == 200  # the private token is not an install
+        with pytest.raises(ValueError, match="not both"):
+            fake.uninstall(fake.location_id, company=True)
+        with pytest.raises(ValueError, match="unknown location"):
+            fake.uninstall("nowhere")
+
+
+async def test_public_key_route() -> None:
+    path = "/.well-known/ghl-fake/webhook-public-key"
+    async with (
+        FakeHighLevel() as fake,
+        aiohttp.ClientSession() as http,
+        http.get(fake.url(path)) as response,
+    ):
+        assert response.status == 404
+        assert "webhook_url" in (await response.json())["message"]
+    async with (
+        receiver() as (url, _, _),
+        FakeHighLevel(webhook_url=url) as fake,
+        aiohttp.ClientSession() as http,
+        http.get(fake.url(path + "/")) as response,
+    ):
+        assert response.status == 200
+        assert response.content_type == "application/x-pem-file"
+        assert await response.text() == fake.webhook_public_key

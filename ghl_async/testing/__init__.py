@@ -11,8 +11,20 @@ and quirks, plus ``/oauth/token``, ``/oauth/locationToken`` and a consent page::
     with FakeHighLevel.serve_in_thread(rate_limit=None) as fake:  # sync code, any loop
         ...
 
+``fake.client()`` is a :class:`ghl_async.Client` wired to it; knobs break it the way HighLevel's
+edge does (``fake.fail``, ``drop``, ``slow``, ``truncate``, ``reset``, ``revoke_early``,
+``mutate``, or ``fake.chaos("heavy", seed=7)`` for a seeded mix over ~25% of requests).
+
 Also a pytest fixture, ``fake_highlevel`` (installed with the package), and a command line:
 ``python -m ghl_async.testing --port 8080 --seed 100``.
+
+Layout: :mod:`.server` (``FakeHighLevel``: construction and lifecycle) assembles
+:mod:`.pipeline` (app, routing, per-request steps, faults, log), :mod:`.apis` (API versions by
+``Version`` header) with :mod:`.handlers` (the v2 Contacts handlers), :mod:`.oauth_http` and
+:mod:`.oauth` (OAuth), :mod:`.installs`, and the knob mixins :mod:`.knobs_faults`,
+:mod:`.knobs_auth`, :mod:`.knobs_state` over the shared state in :mod:`.core`. Faults are
+:mod:`.faults` (records, plan), :mod:`.edge` (broken answers on the wire), :mod:`.mutations` and
+:mod:`.chaos` (profiles).
 """
 
 from __future__ import annotations
@@ -22,8 +34,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ghl_async.testing.faults import Fault, RequestRecord
+    from ghl_async.testing.knobs_auth import ClientOptions
     from ghl_async.testing.server import (
         DEFAULT_REDIRECT_URI,
+        WEBHOOK_PUBLIC_KEY_PATH,
         FakeHighLevel,
         FakeOptions,
         IssuedToken,
@@ -31,6 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_REDIRECT_URI",
+    "WEBHOOK_PUBLIC_KEY_PATH",
+    "ClientOptions",
     "FakeHighLevel",
     "FakeOptions",
     "Fault",
@@ -42,6 +58,8 @@ __all__ = [
 # the server, aiohttp included, should cost nothing until a test asks for the fake.
 _HOMES = {
     "DEFAULT_REDIRECT_URI": "ghl_async.testing.server",
+    "WEBHOOK_PUBLIC_KEY_PATH": "ghl_async.testing.server",
+    "ClientOptions": "ghl_async.testing.knobs_auth",
     "FakeHighLevel": "ghl_async.testing.server",
     "FakeOptions": "ghl_async.testing.server",
     "IssuedToken": "ghl_async.testing.server",

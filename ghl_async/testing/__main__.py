@@ -5,7 +5,10 @@ Prints the base URL and the credentials to use (they are fake), e.g.::
     python -m ghl_async.testing --port 8080 --seed 500 --rate-limit 100/10
 
 ``--port 0`` picks a free port (the printed URL tells which); ``--json`` prints the same facts
-as one JSON line for scripts.
+as one JSON line for scripts. With ``--webhook-url`` it also prints the PEM public key that
+verifies its webhooks (served at ``GET /.well-known/ghl-fake/webhook-public-key`` as well), so a
+receiver in another process can check the signatures. ``--faults heavy`` makes about a quarter
+of the requests fail the way HighLevel's edge does, reproducibly for ``--fault-seed``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from collections.abc import Sequence
 import msgspec
 
 from ghl_async.errors import ConfigError
-from ghl_async.testing.server import FakeHighLevel
+from ghl_async.testing.chaos import PROFILES
+from ghl_async.testing.server import WEBHOOK_PUBLIC_KEY_PATH, FakeHighLevel
 
 
 def _limit(text: str) -> int | None:
@@ -50,6 +54,25 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--retry-after", action="store_true", help="send Retry-After with 429s")
     options.add_argument("--webhook-url", default=None, help="deliver signed webhooks there")
     options.add_argument("--random-seed", type=int, default=0, help="seed for ids and data")
+    options.add_argument(
+        "--faults",
+        choices=sorted(PROFILES),
+        default=None,
+        help="fail a share of requests like HighLevel's edge: heavy (~25%%) or light (~5%%)",
+    )
+    options.add_argument(
+        "--fault-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the fault draws (default: --random-seed)",
+    )
+    options.add_argument(
+        "--fault-rate", type=float, default=None, help="rescale the profile to this share (0-1)"
+    )
+    options.add_argument(
+        "--slow-seconds", type=float, default=2.0, help="how long slow answers wait (default 2)"
+    )
     options.add_argument("--client-id", default=None)
     options.add_argument("--client-secret", default=None)
     options.add_argument("--location-id", default=None)
@@ -58,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _facts(fake: FakeHighLevel, seeded: int, business_id: str) -> dict[str, object]:
-    return {
+    facts: dict[str, object] = {
         "base_url": fake.base_url,
         "client_id": fake.client_id,
         "client_secret": fake.client_secret,
@@ -70,14 +93,27 @@ def _facts(fake: FakeHighLevel, seeded: int, business_id: str) -> dict[str, obje
         "seeded_contacts": seeded,
         "business_id": business_id,
     }
+    chaos = fake.chaos_mix
+    if chaos is not None:
+        facts["faults"] = f"{chaos.rate:.0%} of requests, seed {chaos.seed}"
+    if fake.webhook_url is not None:
+        facts["webhook_url"] = fake.webhook_url
+        facts["webhook_public_key_url"] = fake.url(WEBHOOK_PUBLIC_KEY_PATH)
+        facts["webhook_public_key"] = fake.webhook_public_key
+    return facts
 
 
 def _show(facts: dict[str, object], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(msgspec.json.encode(facts).decode() + "\n")
     else:
+        shown = {k: v for k, v in facts.items() if k not in ("base_url", "webhook_public_key")}
         lines = [f"FakeHighLevel serving at {facts['base_url']}"]
-        lines += [f"  {key:<15} {value}" for key, value in facts.items() if key != "base_url"]
+        lines += [f"  {key:<15} {value}" for key, value in shown.items()]
+        key = facts.get("webhook_public_key")
+        if isinstance(key, str):
+            lines.append("Webhook public key (Ed25519, verifies x-ghl-signature):")
+            lines.append(key.rstrip("\n"))
         lines.append("Press Ctrl-C to stop.")
         sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
@@ -99,6 +135,13 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         webhook_url=args.webhook_url,
         seed=args.random_seed,
     )
+    if args.faults is not None:
+        fake.chaos(
+            args.faults,
+            seed=args.fault_seed,
+            rate=args.fault_rate,
+            slow_seconds=args.slow_seconds,
+        )
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

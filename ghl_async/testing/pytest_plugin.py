@@ -8,6 +8,10 @@ trio-over-HTTP...) can use it. Configure it per test with the marker::
     def test_something(fake_highlevel):
         fake_highlevel.seed_contacts(10)
 
+    async def test_with_the_client(fake_highlevel):
+        async with fake_highlevel.client() as ghl:  # token, location, the fake's own limit
+            ...
+
 The fake is imported lazily, so merely having the package installed costs pytest nothing.
 """
 
