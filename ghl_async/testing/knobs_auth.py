@@ -11,16 +11,20 @@ from urllib.parse import urlencode
 import aiohttp
 
 from ghl_async import defaults
-from ghl_async.auth import Auth, MemoryTokenStore, OAuthApp, StaticToken, TokenStore
-from ghl_async.client import Client
 from ghl_async.errors import ConfigError
-from ghl_async.ratelimit import RateLimit
 from ghl_async.testing.core import FakeCore
 from ghl_async.testing.installs import install, uninstall
 from ghl_async.testing.oauth import UserType
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from ghl_async.auth import Auth, OAuthApp, TokenStore
+    from ghl_async.client import Client
+    from ghl_async.ratelimit import RateLimit
+
+# The client side (ghl_async.client, .auth, .ratelimit) is imported when a knob needs it: a fake
+# that serves other clients should not carry ours, nor make the cyclic GC walk its objects.
 
 __all__ = ["DEFAULT_REDIRECT_URI", "AuthKnobs", "ClientOptions", "IssuedToken"]
 
@@ -135,6 +139,8 @@ class AuthKnobs(FakeCore):
 
     def client_rate_limit(self) -> RateLimit | None:
         """A client rule matching the fake's burst rule, or None when the fake has none."""
+        from ghl_async.ratelimit import RateLimit
+
         rule = self.limiter.rule
         return None if rule is None else RateLimit(requests=rule[0], period=rule[1])
 
@@ -147,6 +153,9 @@ class AuthKnobs(FakeCore):
         keyword of ``Client`` overrides them, e.g. ``fake.client(max_retries=0)`` or
         ``fake.client(auth=fake.oauth_app())``.
         """
+        from ghl_async.auth import StaticToken
+        from ghl_async.client import Client
+
         location_id = overrides.get("location_id", self.location_id)
         options: ClientOptions = {
             "location_id": location_id,
@@ -174,6 +183,8 @@ class AuthKnobs(FakeCore):
         ``exchange_code()``. ``store`` defaults to a fresh ``MemoryTokenStore``; ``scopes`` to
         what the fake grants by default.
         """
+        from ghl_async.auth import MemoryTokenStore, OAuthApp
+
         return OAuthApp(
             client_id=self.client_id,
             client_secret=self.client_secret,

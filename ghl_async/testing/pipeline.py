@@ -17,6 +17,7 @@ fake serves both forms of every path, spec-declared slash or not.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
@@ -70,9 +71,9 @@ def _specificity(path: str) -> tuple[int, ...]:
     return tuple(1 if part.startswith("{") else 0 for part in path.split("/"))
 
 
-def _both_forms(path: str) -> tuple[str, ...]:
-    bare = path.rstrip("/")
-    return (bare, f"{bare}/") if bare else ("/",)
+def _twin(path: str) -> str:
+    """The other form of ``path``: without its trailing slash, or with one."""
+    return path[:-1] if path.endswith("/") else f"{path}/"
 
 
 class Pipeline:
@@ -99,29 +100,29 @@ class Pipeline:
             for route in version.routes:
                 decoder = msgspec.json.Decoder(route.body) if route.body is not None else None
                 operation = _Operation(version, route, version.handlers[route.name], decoder)
-                key = (route.method, route.path.rstrip("/"))
-                table.setdefault(key, {})[version.header] = operation
-        for (method, path), by_version in sorted(
-            table.items(), key=lambda i: _specificity(i[0][1])
-        ):
-            handle = self._contacts_endpoint(by_version)
-            for form in _both_forms(path):
-                app.router.add_route(method, form, handle)
+                table.setdefault((route.method, route.path), {})[version.header] = operation
+        ordered = sorted(table.items(), key=lambda item: _specificity(item[0][1]))
+        endpoints = [
+            (method, path, self._contacts_endpoint(ops)) for (method, path), ops in ordered
+        ]
         oauth = self._oauth
-        self._add(app, "POST", "/oauth/token", "oauth.token", oauth.token)
-        self._add(app, "POST", "/oauth/locationToken", "oauth.location_token", oauth.location_token)
-        self._add(app, "GET", "/oauth/chooselocation", "oauth.chooser", oauth.chooser)
-        self._add(app, "GET", "/v2/oauth/chooselocation", "oauth.chooser", oauth.chooser)
-        self._add(app, "GET", WEBHOOK_PUBLIC_KEY_PATH, "fake.webhook_public_key", self._public_key)
+        own: list[tuple[str, str, str, Endpoint]] = [
+            ("POST", "/oauth/token", "oauth.token", oauth.token),
+            ("POST", "/oauth/locationToken", "oauth.location_token", oauth.location_token),
+            ("GET", "/oauth/chooselocation", "oauth.chooser", oauth.chooser),
+            ("GET", "/v2/oauth/chooselocation", "oauth.chooser", oauth.chooser),
+            ("GET", WEBHOOK_PUBLIC_KEY_PATH, "fake.webhook_public_key", self._public_key),
+        ]
+        endpoints += [(m, path, self._endpoint(name, serve)) for m, path, name, serve in own]
+        # Each path as written first, its twin (slash added or removed) after all of them: the
+        # router scans candidates in order, and the twins are the rare case. A placeholder never
+        # matches "/", so no path as written can capture another path's twin.
+        for method, path, handle in endpoints:
+            app.router.add_route(method, path, handle)
+        for method, path, handle in endpoints:
+            app.router.add_route(method, _twin(path), handle)
         app.router.add_route("*", "/{tail:.*}", self._endpoint("unknown", self._not_found))
         return app
-
-    def _add(
-        self, app: web.Application, method: str, path: str, operation: str, serve: Endpoint
-    ) -> None:
-        handle = self._endpoint(operation, serve)
-        for form in _both_forms(path):
-            app.router.add_route(method, form, handle)
 
     def _endpoint(
         self, operation: str, serve: Endpoint
@@ -134,17 +135,20 @@ class Pipeline:
     def _contacts_endpoint(
         self, by_version: Mapping[str, _Operation]
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        # The operation's name (for faults and the log) comes from the request's version, or,
-        # for a version this path lacks, from any version that has it.
-        fallback = next(iter(by_version.values()))
+        # Per Version header value: the operation's name (for faults and the log) and its
+        # steps. A version this path lacks gets the name of any version that has it.
+        serves: dict[str, tuple[str, Endpoint]] = {
+            header: (operation.route.name, functools.partial(self._contacts, operation=operation))
+            for header, operation in by_version.items()
+        }
+        fallback = next(iter(by_version.values())).route.name
+        missing: tuple[str, Endpoint] = (
+            fallback,
+            functools.partial(self._contacts, operation=None),
+        )
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            found = by_version.get(request.headers.get("Version", ""))
-
-            async def serve(request: web.Request, exchange: Exchange) -> web.Response:
-                return await self._contacts(request, exchange, found)
-
-            name = (found or fallback).route.name
+            name, serve = serves.get(request.headers.get("Version", ""), missing)
             return await self.serve(request, name, serve)
 
         return handle
