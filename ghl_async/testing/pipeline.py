@@ -298,7 +298,9 @@ class Pipeline:
             if exchange.version is None:
                 raise ApiFailure(401, "version header was not found.")
             if operation is None:
-                if exchange.version in self._versions:
+                known = self._versions.get(exchange.version)
+                if known is not None:  # that version has no such route: its own 404
+                    failure_body = known.failure_body
                     raise ApiFailure(404, f"Cannot {request.method} {request.path}")
                 raise ApiFailure(
                     400,
