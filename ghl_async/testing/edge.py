@@ -19,6 +19,7 @@ from typing import Final
 
 from aiohttp import web
 
+from ghl_async.testing.exchange import JSON
 from ghl_async.testing.faults import Fault, ProxyPage, RetryAfterForm
 from ghl_async.testing.replies import ENCODER, error_body, reason
 
@@ -32,7 +33,6 @@ __all__ = [
     "send_reset",
 ]
 
-JSON: Final = "application/json; charset=utf-8"
 # NestJS's answer to an unhandled exception, which is what HighLevel sends (issue #6).
 INTERNAL_ERROR: Final = {"statusCode": 500, "message": "Internal server error"}
 _NGINX: Final = (

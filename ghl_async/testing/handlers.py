@@ -1,5 +1,8 @@
 """One handler per route of ``ghl_async.routes``: the behaviour of the 32 Contacts operations.
 
+This is the handler set of API version ``2021-07-28`` (registered in
+:mod:`ghl_async.testing.apis`); another version is another module like this one.
+
 A handler receives a :class:`Call` whose body and query were already decoded with the route's
 strict Structs and whose token was already checked, and returns a :class:`Reply` (the JSON
 payload, and whether state changed). HighLevel's quirks live here: ``succeded`` (sic), the

@@ -54,17 +54,17 @@ def uninstall(core: FakeCore, user_type: UserType, target: str) -> int:
     An agency uninstall also kills the location tokens minted from the agency token.
     """
     core.installs.discard(install_key(user_type, target))
+
+    def hit(grant: Grant) -> bool:
+        return (grant.company_id if user_type == "Company" else grant.location_id) == target
+
     revoked = 0
     for token in core.tokens.access.values():
-        grant = token.grant
-        hit = grant.company_id == target if user_type == "Company" else grant.location_id == target
-        if hit and not token.private and not token.revoked:
+        if hit(token.grant) and not token.private and not token.revoked:
             token.revoked = True
             revoked += 1
     for refresh in core.tokens.refresh.values():
-        grant = refresh.grant
-        hit = grant.company_id == target if user_type == "Company" else grant.location_id == target
-        if hit:
+        if hit(refresh.grant):
             refresh.revoked = True
     event: dict[str, object] = {"appId": core.app_id}
     if user_type == "Company":

@@ -16,7 +16,7 @@ same order sees the same faults.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Final
+from typing import Final, get_args
 
 from ghl_async.errors import ConfigError
 from ghl_async.routes import ALL_ROUTES
@@ -40,7 +40,7 @@ _OAUTH_OPERATIONS: Final = {
     "get-location-access-token": "oauth.location_token",
     "oauth.chooser": "oauth.chooser",
 }
-_PAGES: Final = ("nginx", "google", "cloudflare")
+_PAGES: Final = get_args(ProxyPage)
 
 
 def operation_name(name: str) -> str:
