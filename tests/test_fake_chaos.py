@@ -63,6 +63,11 @@ def test_untouched_operations_and_filters() -> None:
     only_token = make_chaos("heavy", seed=1, rate=1.0, operations=["oauth.token"])
     assert only_token.pick(0, "contacts.get") is None
     assert only_token.pick(0, "oauth.token") is not None
+    # The token endpoint only meets faults that leave its code or refresh token unspent.
+    token_picks = [everything.pick(i, "oauth.token") for i in range(2000)]
+    met = [pick for pick in token_picks if pick is not None]
+    assert 0.4 < len(met) / len(token_picks) < 0.6  # UNSPENT is about half the heavy mix
+    assert {(pick.kind, pick.when) for pick in met} == {("fail", "before"), ("drop", "before")}
     custom = make_chaos({"error_500": 0.5}, seed=1)
     picks = [custom.pick(i, "contacts.get") for i in range(2000)]
     assert {pick.status for pick in picks if pick is not None} == {500}

@@ -5,7 +5,8 @@ one request in four fail the way HighLevel's edge does. Each request gets an ind
 order (0, 1, 2, ...) and its own ``random.Random(f"chaos:{seed}:{index}")``, which decides
 whether it meets a fault, which one, and the fault's details (page, bytes kept, fields
 mutated). So a given seed and request order always give the same faults, however the handlers
-of concurrent requests interleave. The OAuth consent page is never touched.
+of concurrent requests interleave. The OAuth consent page is never touched, and the token
+endpoint only meets faults that leave its grant unspent (:data:`UNSPENT`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Final, Literal, get_args
 from ghl_async.errors import ConfigError
 from ghl_async.testing.faults import Fault, ProxyPage
 
-__all__ = ["HEAVY", "PROFILES", "UNTOUCHED", "Chaos", "Ingredient", "make_chaos"]
+__all__ = ["HEAVY", "PROFILES", "UNSPENT", "UNTOUCHED", "Chaos", "Ingredient", "make_chaos"]
 
 Ingredient = Literal[
     "error_500",
@@ -60,6 +61,13 @@ PROFILES: Final[Mapping[str, Mapping[Ingredient, float]]] = {
 }
 UNTOUCHED: Final = frozenset({"oauth.chooser", "fake.webhook_public_key", "unknown"})
 """Operations chaos never touches: the consent page, the fake's own routes, 404s."""
+UNSPENT: Final[frozenset[Ingredient]] = frozenset(
+    {"error_500", "proxy_502", "proxy_503_retry_after", "proxy_503", "throttle_429", "reset_before"}
+)
+"""The only faults chaos puts on ``oauth.token``: those that leave the code or refresh token
+unspent. A rotation whose answer is lost (applied-then-502, a cut or mutated body, a slow answer
+the client gave up on) ends an OAuth run for good, since the old refresh token is dead; arm
+``fail("oauth.token", 502, when="after")`` to test that on purpose."""
 _PAGES: Final[tuple[ProxyPage, ...]] = get_args(ProxyPage)
 
 
@@ -88,6 +96,8 @@ class Chaos:
         roll = rng.random()
         for bound, ingredient in self.mix:
             if roll < bound:
+                if operation == "oauth.token" and ingredient not in UNSPENT:
+                    return None
                 return self._fault(ingredient, operation, rng)
         return None
 

@@ -295,7 +295,9 @@ class FaultKnobs(FakeCore):
 
         Deterministic: request number *n* (in arrival order, counting every request) meets
         the fault that ``seed`` (default: the fake's ``seed``) and *n* decide. The OAuth consent
-        page is never touched. Armed faults act first. ``profile=None`` turns chaos off.
+        page is never touched, and ``oauth.token`` only meets faults that leave its code or
+        refresh token unspent (:data:`ghl_async.testing.chaos.UNSPENT`). Armed faults act
+        first. ``profile=None`` turns chaos off.
         """
         if profile is None:
             self.chaos_mix = None
