@@ -97,6 +97,8 @@ async def test_bad_signatures_get_401_and_are_not_handled(
 
 
 async def test_malformed_or_stale_deliveries_get_400(http: aiohttp.ClientSession) -> None:
+    # Only what can never become acceptable; odd values in a JSON object are not among them
+    # (test_webhooks_lenient.py).
     dispatcher, handled = recording_dispatcher()
     app = create_app(dispatcher, verifier=make_verifier())
     async with serve(app) as server:
@@ -106,7 +108,6 @@ async def test_malformed_or_stale_deliveries_get_400(http: aiohttp.ClientSession
             b"[]",
             event_body(timestamp=now_iso(-3600)),
             event_body(webhookId=None),
-            event_body(dnd="yes"),
         ):
             status, answer = await post(http, url, body)
             assert status == 400, answer
