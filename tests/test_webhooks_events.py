@@ -168,11 +168,14 @@ DEEP = b'{"type": "ContactCreate", "webhookId": "w-deep", "x": %s}' % (b"[" * DE
         (b'{"type": "NoteCreate", "webhookId": "w-3", "body": "\xff"}', "not valid UTF-8", "w-3"),
         (b'{"type": "X", "body": "\xc3"}', "not valid UTF-8", None),
         (DEEP, "nested too deeply", "w-deep"),
+        # msgspec stops at the surrogate; the standard library then meets the nesting.
+        (b'{"a": "\\ud800", "x": %s}' % (b"[" * DEPTH + b"]" * DEPTH), "nested too deeply", None),
         (b"[" * 100_000, "not valid JSON|nested too deeply", None),
     ],
     ids=[
         "empty", "truncated", "truncated-with-id", "array", "array-of-events", "string", "null",
-        "nan", "infinity", "bom", "invalid-utf8", "truncated-utf8", "deep", "deep-unclosed",
+        "nan", "infinity", "bom", "invalid-utf8", "truncated-utf8", "deep", "deep-after-surrogate",
+        "deep-unclosed",
     ],
 )
 def test_bodies_that_are_not_json_objects_raise_payload_error(
@@ -181,6 +184,24 @@ def test_bodies_that_are_not_json_objects_raise_payload_error(
     with pytest.raises(PayloadError, match=message) as caught:
         parse(body)
     assert caught.value.webhook_id == webhook_id
+
+
+def test_str_bodies_and_unpaired_surrogates_in_keys_are_read_leniently_too() -> None:
+    event = parse('{"type": "NoteCreate", "body": "cut \\ud83d", "\\udc00k": 1}')
+    assert isinstance(event, NoteCreate)
+    assert event.body == "cut \ufffd"
+    assert {str(r) for r in event.repairs} == {
+        "$: key with unpaired surrogates coerced",
+        "$.body: string with unpaired surrogates coerced",
+    }
+    unknown = parse('{"type": "Other", "\\udc00k": {"\\ud800": [1e999]}}')
+    assert isinstance(unknown, UnknownEvent)
+    assert unknown.raw == {"type": "Other", "\ufffdk": {"\ufffd": [None]}}
+    assert [str(r) for r in unknown.repairs] == [
+        "$: key with unpaired surrogates coerced",
+        '$["\\ufffdk"]: key with unpaired surrogates coerced',
+        '$["\\ufffdk"]["\\ufffd"][0]: number out of range defaulted',
+    ]
 
 
 def test_parse_accepts_str_and_events_are_immutable() -> None:

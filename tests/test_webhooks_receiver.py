@@ -352,6 +352,8 @@ def test_bad_limits_are_refused() -> None:
         WebhookReceiver(Dispatcher(), verifier=make_verifier(), max_concurrency=0)
     with pytest.raises(ConfigError):
         WebhookReceiver(Dispatcher(), verifier=make_verifier(), max_pending=0)
+    with pytest.raises(ConfigError, match="shutdown_timeout"):
+        WebhookReceiver(Dispatcher(), verifier=make_verifier(), shutdown_timeout=-1)
 
 
 async def test_other_methods_are_not_routed(http: aiohttp.ClientSession) -> None:

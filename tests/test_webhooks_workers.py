@@ -263,6 +263,8 @@ async def test_aclose_does_not_hang_on_a_handler_that_ignores_cancellation(
     http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     started = asyncio.Event()
+    gate = asyncio.Event()
+    finished = asyncio.Event()
     dispatcher = Dispatcher()
 
     @dispatcher.on_any
@@ -271,7 +273,9 @@ async def test_aclose_does_not_hang_on_a_handler_that_ignores_cancellation(
         try:
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
-            await asyncio.sleep(3600)  # ignores the first cancellation; the loop's teardown ends it
+            await gate.wait()  # ignores the cancellation, and fails much later
+            finished.set()
+            raise ValueError("late failure") from None
 
     receiver = WebhookReceiver(
         dispatcher, verifier=make_verifier(), max_concurrency=1, shutdown_timeout=0.05
@@ -283,8 +287,15 @@ async def test_aclose_does_not_hang_on_a_handler_that_ignores_cancellation(
         assert await deliver(http, url, event_body()) == 200
         await started.wait()
         await asyncio.wait_for(receiver.aclose(), HANG_GUARD)
-    assert receiver.stats.dropped == 1
-    assert "1 webhook handlers ignored cancellation" in caplog.text
+        assert receiver.stats.dropped == 1
+        assert "1 webhook handler(s) ignored cancellation" in caplog.text
+        gate.set()
+        await finished.wait()
+        for _ in range(5):  # let the abandoned handler's task finish and its callback run
+            await asyncio.sleep(0)
+    # Its late error is still logged, not left as "Task exception was never retrieved".
+    assert "webhook call ended with an error after it was cancelled" in caplog.text
+    assert "late failure" in caplog.text
 
 
 async def test_a_delivery_racing_aclose_is_refused_and_not_marked_seen(
@@ -409,3 +420,63 @@ async def test_workers_cancelled_by_someone_else_are_started_again(
     assert (stats.accepted, stats.handled, stats.dropped) == (5, 3, 2)
     assert settled(stats) == stats.accepted
     assert caplog.text.count("cancelled from outside the receiver") == 2
+
+
+async def test_a_worker_dying_before_its_event_settles_counts_it_failed(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    dispatcher = BrokenDispatcher()
+    handled: list[str] = []
+    dispatcher.on_any(lambda event: handled.append(event.webhook_id))
+    webhook_logger = logging.getLogger("ghl_async.webhooks")
+    bug = RaiseOn("webhook dispatcher failed")
+    webhook_logger.addFilter(bug)
+    try:
+        receiver = WebhookReceiver(dispatcher, verifier=make_verifier(), max_concurrency=1)
+        bodies = [event_body(webhookId=i) for i in ("raise", "after-1", "after-2")]
+        assert await run_receiver(http, receiver, bodies) == [200] * 3
+    finally:
+        webhook_logger.removeFilter(bug)
+    assert handled == ["after-1", "after-2"]
+    stats = receiver.stats
+    assert (stats.failed, stats.handled, stats.worker_restarts) == (1, 2, 1)
+    assert settled(stats) == stats.accepted
+
+
+async def test_a_seen_store_that_cannot_forget_still_gets_a_429(
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    class ForgetfulStore:
+        async def add(self, webhook_id: str, ttl: float) -> bool:
+            entered.set()
+            await release.wait()
+            return True
+
+        async def discard(self, webhook_id: str) -> None:
+            raise ConnectionError("store down")
+
+    receiver = WebhookReceiver(Dispatcher(), verifier=make_verifier(seen_store=ForgetfulStore()))
+    app = web.Application()
+    receiver.attach(app)
+    async with serve(app) as server:
+        url = str(server.make_url("/webhooks"))
+        late = asyncio.create_task(deliver(http, url, event_body(webhookId="stuck")))
+        await entered.wait()
+        await receiver.aclose()
+        release.set()
+        assert await late == 429  # not a 500, which HighLevel would take as final
+    assert "failed to forget stuck" in caplog.text
+
+
+async def test_keyboard_interrupt_and_system_exit_are_never_swallowed() -> None:
+    dispatcher = Dispatcher()
+
+    @dispatcher.on_any
+    def stop(event: WebhookEvent) -> None:
+        raise SystemExit(3)
+
+    with pytest.raises(SystemExit):
+        await dispatcher.dispatch(ContactCreate(webhook_id="w"))

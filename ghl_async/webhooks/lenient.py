@@ -159,7 +159,7 @@ def _child(path: str, key: str) -> str:
     return f"{path}.{key}" if _IDENTIFIER.fullmatch(key) else f"{path}[{json.dumps(key)}]"
 
 
-def kind(value: object) -> str:
+def _kind(value: object) -> str:
     """The JSON kind of a decoded value, for repair records and messages (never the value)."""
     if value is None:
         return "null"
@@ -185,12 +185,12 @@ class _Unfit:
 
 _UNFIT: Final = _Unfit()
 _NONE_TYPE: Final = type(None)
-_SKIPPED_FIELDS: Final = frozenset({"repairs"})  # set by the decoder, never read from the wire
+_REPAIRS_WIRE_NAME: Final = "ghlAsyncRepairs"  # WebhookEvent.repairs: set here, never read
 
 
 @functools.cache
 def _fields(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
-    return tuple(f for f in msgspec.structs.fields(cls) if f.name not in _SKIPPED_FIELDS)
+    return tuple(f for f in msgspec.structs.fields(cls) if f.encode_name != _REPAIRS_WIRE_NAME)
 
 
 def fit(tree: dict[str, object], cls: type[S], repairs: list[Repair]) -> S:
@@ -217,7 +217,7 @@ def _fit_struct(
         where = _child(path, field.encode_name)
         fitted = _fit(item, field.type, where, repairs)
         if fitted is _UNFIT:
-            repairs.append(Repair(path=where, found=kind(item), action="defaulted"))
+            repairs.append(Repair(path=where, found=_kind(item), action="defaulted"))
         else:
             fixed[field.encode_name] = fitted
     return fixed
@@ -253,7 +253,7 @@ def _repair(value: object, annotation: object, path: str, repairs: list[Repair])
         return _UNFIT
     coerced = _coerce_scalar(value, annotation)
     if coerced is not _UNFIT:
-        repairs.append(Repair(path=path, found=kind(value), action="coerced"))
+        repairs.append(Repair(path=path, found=_kind(value), action="coerced"))
     return coerced
 
 
@@ -265,7 +265,7 @@ def _repair_list(value: object, item_type: object, path: str, repairs: list[Repa
         where = f"{path}[{index}]"
         fitted = _fit(item, item_type, where, repairs)
         if fitted is _UNFIT:
-            repairs.append(Repair(path=where, found=kind(item), action="dropped"))
+            repairs.append(Repair(path=where, found=_kind(item), action="dropped"))
         else:
             kept.append(fitted)
     return kept
@@ -279,7 +279,7 @@ def _repair_dict(value: object, item_type: object, path: str, repairs: list[Repa
         where = _child(path, key)
         fitted = _fit(item, item_type, where, repairs)
         if fitted is _UNFIT:
-            repairs.append(Repair(path=where, found=kind(item), action="dropped"))
+            repairs.append(Repair(path=where, found=_kind(item), action="dropped"))
         else:
             kept[key] = fitted
     return kept

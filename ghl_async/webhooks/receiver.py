@@ -234,12 +234,15 @@ class WebhookReceiver:
 
     def _worker_done(self, worker: asyncio.Task[None]) -> None:
         self._workers.discard(worker)
-        if worker.cancelled() or self._stopping:
-            # Cancelled by aclose, or by whoever shuts the loop down: not replaced here (a new
-            # task would outlive the loop), but the next delivery or join() tops the pool up.
+        if worker.cancelled():
+            # By aclose, or by whoever shuts the loop down: not replaced here (a new task would
+            # outlive the loop), but the next delivery or join() tops the pool up.
             return
-        error = worker.exception()
+        error = worker.exception()  # retrieved here, so asyncio does not report it again
         if error is None or isinstance(error, FATAL):
+            return
+        if self._stopping:
+            logger.error("webhook worker died while stopping", exc_info=error)
             return
         self.stats.worker_restarts += 1
         logger.error("webhook worker died; starting a new one", exc_info=error)
@@ -315,10 +318,10 @@ class WebhookReceiver:
         if self._closing:
             return
         self._closing = True
-        if self._queue.empty() and self._running == 0 and not self._workers:
-            return
         if not self._queue.empty():
-            self._ensure_workers()
+            self._ensure_workers()  # in case whoever owns the loop cancelled them
+        if not self._workers:
+            return  # never started: nothing accepted, nothing to stop
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._queue.join(), self.shutdown_timeout)
         before = self.stats.dropped
@@ -337,16 +340,14 @@ class WebhookReceiver:
 
     async def _stop_workers(self) -> None:
         self._stopping = True
-        workers = set(self._workers)
+        workers = set(self._workers)  # may be empty: cancelled by others while draining
         for worker in workers:
             worker.cancel()
         if not workers:
             return
         _, stuck = await asyncio.wait(workers, timeout=min(_UNWIND_GRACE, self.shutdown_timeout))
         if stuck:
-            logger.error(
-                "%d webhook handlers ignored cancellation; abandoning them", len(stuck)
-            )
+            logger.error("%d webhook handler(s) ignored cancellation; abandoned", len(stuck))
             for worker in stuck:
                 worker.cancel()  # a second cancel stops waiting for the handler to unwind
             await asyncio.wait(stuck)
