@@ -239,7 +239,7 @@ async def test_aclose_cancels_running_handlers_promptly_and_counts_them_dropped(
         dispatcher,
         verifier=make_verifier(),
         max_concurrency=1,
-        shutdown_timeout=0.05,
+        shutdown_timeout=0.5,  # also the unwind grace: ample for the handler's finally
         on_result=results.append,
     )
     app = web.Application()
