@@ -17,15 +17,15 @@ from collections.abc import AsyncIterator, Iterator
 import aiohttp
 import msgspec
 import pytest
-from aiohttp import web
 from webhook_helpers import (
     doc_example_params,
     ed25519_headers,
     event_body,
     make_verifier,
     now_iso,
+    post,
+    receiving,
     require_docs,
-    serve,
 )
 
 from ghl_async.webhooks import (
@@ -378,14 +378,6 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def post(
-    http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, object]]:
-    sent = ed25519_headers(body) if headers is None else headers
-    async with http.post(url, data=body, headers=sent) as response:
-        return response.status, await response.json()
-
-
 def signed_raw(template: bytes) -> bytes:
     """A body with a fresh envelope spliced into raw JSON text (which may not round-trip)."""
     envelope = msgspec.json.encode({"timestamp": now_iso(), "appId": "app-1"})[1:-1]
@@ -404,8 +396,6 @@ async def test_verified_events_with_odd_values_reach_their_typed_handlers(
     dispatcher.on(NoteCreate)(typed.append)
     dispatcher.on_any(everything.append)
     receiver = WebhookReceiver(dispatcher, verifier=make_verifier())
-    app = web.Application()
-    receiver.attach(app)
     bodies = [
         event_body("ContactTagUpdate", webhookId="l-1", tags=["well-formed"]),
         event_body("ContactTagUpdate", webhookId="l-2", tags=["a", None]),
@@ -416,8 +406,7 @@ async def test_verified_events_with_odd_values_reach_their_typed_handlers(
         signed_raw(b'{"type": "NoteCreate", "webhookId": "l-7", "body": "\\ud83d", "n": 1e400}'),
         signed_raw(b'{"type": "ContactCreate", "webhookId": "l-8", "tags": null}'),
     ]
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         for body in bodies:
             status, answer = await post(http, url, body)
             assert (status, answer["status"]) == (200, "accepted"), body
@@ -444,11 +433,8 @@ async def test_lenient_events_are_still_deduplicated_and_checked_for_age(
     seen: list[WebhookEvent] = []
     dispatcher.on_any(seen.append)
     receiver = WebhookReceiver(dispatcher, verifier=make_verifier())
-    app = web.Application()
-    receiver.attach(app)
     body = event_body("ContactTagUpdate", tags=[None])
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         assert (await post(http, url, body))[1]["status"] == "accepted"
         assert (await post(http, url, body))[1]["status"] == "duplicate"
         stale = event_body("ContactTagUpdate", tags=[None], timestamp=now_iso(-3600))
@@ -487,11 +473,9 @@ async def test_verified_bodies_that_are_not_events_get_a_final_400_logged_as_err
     seen: list[WebhookEvent] = []
     dispatcher.on_any(seen.append)
     receiver = WebhookReceiver(dispatcher, verifier=make_verifier())
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
+    async with receiving(receiver) as url:
         with caplog.at_level(logging.ERROR, logger="ghl_async.webhooks"):
-            status, answer = await post(http, str(server.make_url("/webhooks")), body)
+            status, answer = await post(http, url, body)
     assert (status, answer["error"]) == (400, "PayloadError")
     assert message in str(answer["message"])
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
@@ -507,10 +491,7 @@ async def test_an_unverified_body_is_refused_before_any_parsing(
     http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     receiver = WebhookReceiver(Dispatcher(), verifier=make_verifier())
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         status, answer = await post(http, url, DEEP_BODY, ed25519_headers(b"something else"))
         assert (status, answer["error"]) == (401, "SignatureError")
         status, answer = await post(http, url, DEEP_BODY, {})
@@ -524,11 +505,9 @@ async def test_a_missing_timestamp_is_refused_with_the_webhook_id_in_the_log(
     # A timestamp of no readable shape cannot prove the event is fresh: replay protection wins,
     # and the refusal is an ERROR naming the event so it can be recovered from HighLevel.
     receiver = WebhookReceiver(Dispatcher(), verifier=make_verifier())
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
+    async with receiving(receiver) as url:
         body = event_body("NoteCreate", webhookId="w-when", timestamp={"at": "now"})
-        status, answer = await post(http, str(server.make_url("/webhooks")), body)
+        status, answer = await post(http, url, body)
     assert (status, answer["error"]) == (400, "PayloadError")
     assert "verified webhook NoteCreate w-when rejected (400)" in caplog.text
 

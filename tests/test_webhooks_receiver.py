@@ -9,7 +9,7 @@ import aiohttp
 import msgspec
 import pytest
 from aiohttp import web
-from webhook_helpers import ed25519_headers, event_body, make_verifier, now_iso, serve
+from webhook_helpers import ed25519_headers, event_body, make_verifier, now_iso, post, serve
 
 from ghl_async.errors import ConfigError
 from ghl_async.webhooks import (
@@ -29,14 +29,6 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     # No connection cap: the overload test opens a thousand requests at once.
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         yield session
-
-
-async def post(
-    http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, object]]:
-    sent = ed25519_headers(body) if headers is None else headers
-    async with http.post(url, data=body, headers=sent) as response:
-        return response.status, await response.json()
 
 
 def webhook_id(body: bytes) -> str:

@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
-from webhook_helpers import ed25519_headers, event_body, make_verifier, serve
+from webhook_helpers import event_body, make_verifier, post, receiving
 
 from ghl_async.webhooks import (
     ContactCreate,
@@ -38,8 +37,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def deliver(http: aiohttp.ClientSession, url: str, body: bytes) -> int:
-    async with http.post(url, data=body, headers=ed25519_headers(body)) as response:
-        return response.status
+    return (await post(http, url, body))[0]
 
 
 def settled(stats: ReceiverStats) -> int:
@@ -105,10 +103,7 @@ async def test_a_handler_cancellation_is_a_failure_and_the_workers_live_on(
         shutdown_timeout=1,
         on_result=results.append,
     )
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         # Three times as many poisoned events as workers, then ordinary ones: with dead
         # workers the later ones would be answered 200 and never handled.
         poisoned_ids = [f"poison-{i}" for i in range(6)]
@@ -137,10 +132,7 @@ async def run_receiver(
     receiver: WebhookReceiver,
     bodies: list[bytes],
 ) -> list[int]:
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         statuses = [await deliver(http, url, body) for body in bodies]
         await asyncio.wait_for(receiver.join(), HANG_GUARD)
     return statuses
@@ -242,10 +234,7 @@ async def test_aclose_cancels_running_handlers_promptly_and_counts_them_dropped(
         shutdown_timeout=0.5,  # also the unwind grace: ample for the handler's finally
         on_result=results.append,
     )
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         for i in range(3):
             assert await deliver(http, url, event_body(webhookId=f"e-{i}")) == 200
         await started.wait()
@@ -280,10 +269,7 @@ async def test_aclose_does_not_hang_on_a_handler_that_ignores_cancellation(
     receiver = WebhookReceiver(
         dispatcher, verifier=make_verifier(), max_concurrency=1, shutdown_timeout=0.05
     )
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         assert await deliver(http, url, event_body()) == 200
         await started.wait()
         await asyncio.wait_for(receiver.aclose(), HANG_GUARD)
@@ -318,10 +304,7 @@ async def test_a_delivery_racing_aclose_is_refused_and_not_marked_seen(
     handled: list[WebhookEvent] = []
     dispatcher.on_any(handled.append)
     receiver = WebhookReceiver(dispatcher, verifier=make_verifier(seen_store=SlowStore()))
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         late = asyncio.create_task(deliver(http, url, event_body(webhookId="late")))
         await entered.wait()
         await receiver.aclose()  # nothing queued yet: returns at once
@@ -398,10 +381,7 @@ async def test_workers_cancelled_by_someone_else_are_started_again(
         handled.append(event.webhook_id or "")
 
     receiver = WebhookReceiver(dispatcher, verifier=make_verifier(), max_concurrency=2)
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         for i in range(4):
             assert await deliver(http, url, event_body(webhookId=f"x-{i}")) == 200
         workers = [t for t in asyncio.all_tasks() if t.get_name() == "ghl-webhook-worker"]
@@ -459,10 +439,7 @@ async def test_a_seen_store_that_cannot_forget_still_gets_a_429(
             raise ConnectionError("store down")
 
     receiver = WebhookReceiver(Dispatcher(), verifier=make_verifier(seen_store=ForgetfulStore()))
-    app = web.Application()
-    receiver.attach(app)
-    async with serve(app) as server:
-        url = str(server.make_url("/webhooks"))
+    async with receiving(receiver) as url:
         late = asyncio.create_task(deliver(http, url, event_body(webhookId="stuck")))
         await entered.wait()
         await receiver.aclose()
