@@ -14,6 +14,7 @@ from ghl_async.webhooks import (
     ContactUpdate,
     Dispatcher,
     HandlerFailure,
+    MalformedEvent,
     NoteCreate,
     UnknownEvent,
     WebhookEvent,
@@ -155,3 +156,91 @@ def test_bad_registrations_are_refused() -> None:
         dispatcher.add_handler(dict, print)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="not callable"):
         dispatcher.add_handler(ContactCreate, "print")  # type: ignore[arg-type]
+
+
+async def test_a_handlers_cancellation_is_its_failure_not_the_dispatchers() -> None:
+    reported: list[HandlerFailure] = []
+
+    async def on_error(failure: HandlerFailure) -> None:
+        reported.append(failure)
+        raise asyncio.CancelledError  # a cancelled error callback is contained too
+
+    dispatcher = Dispatcher(on_error=on_error)
+    ran: list[str] = []
+
+    @dispatcher.on(ContactCreate)
+    async def cancelled(event: ContactCreate) -> None:
+        raise asyncio.CancelledError("handler gave up")
+
+    dispatcher.on_any(lambda e: ran.append(e.type))
+    result = await dispatcher.dispatch(CREATE)
+    assert ran == ["ContactCreate"]
+    assert [type(f.error) for f in result.failures] == [asyncio.CancelledError]
+    assert reported == result.failures
+    # The dispatching task itself was not cancelled: it can go on awaiting.
+    await asyncio.sleep(0)
+
+
+async def test_cancelling_dispatch_cancels_the_running_handler_and_propagates() -> None:
+    dispatcher = Dispatcher()
+    started = asyncio.Event()
+    unwound: list[str] = []
+    later: list[str] = []
+
+    @dispatcher.on_any
+    async def slow(event: WebhookEvent) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            unwound.append("slow")
+
+    dispatcher.on_any(lambda e: later.append("later"))
+    task = asyncio.create_task(dispatcher.dispatch(CREATE))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert unwound == ["slow"]  # its cleanup ran before dispatch gave up
+    assert later == []
+
+
+async def test_malformed_events_reach_only_catch_all_and_their_own_handlers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dispatcher = Dispatcher()
+    got: list[str] = []
+    dispatcher.on(ContactCreate)(lambda e: got.append("typed"))
+    dispatcher.on("ContactCreate")(lambda e: got.append("by-name"))
+    dispatcher.on(MalformedEvent)(lambda e: got.append(f"malformed:{e.error}"))
+    dispatcher.on(WebhookEvent)(lambda e: got.append("base"))
+    dispatcher.on_any(lambda e: got.append(f"any:{e.type}"))
+    event = MalformedEvent(
+        event_type="ContactCreate", raw={"type": "ContactCreate"}, error="boom", webhook_id="w9"
+    )
+    with caplog.at_level(logging.ERROR, logger="ghl_async.webhooks"):
+        result = await dispatcher.dispatch(event)
+    assert got == ["malformed:boom", "base", "any:ContactCreate"]
+    assert result.succeeded == 3
+    assert "ContactCreate w9 could not be decoded even leniently (boom)" in caplog.text
+
+
+async def test_a_repaired_event_reaches_its_typed_handlers_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dispatcher = Dispatcher()
+    got: list[ContactCreate] = []
+    dispatcher.on(ContactCreate)(got.append)
+    tags = ", ".join(["null"] * 7)
+    event = parse(b'{"type": "ContactCreate", "webhookId": "w8", "tags": ["a", ' + tags.encode()
+                  + b"]}")
+    assert isinstance(event, ContactCreate)
+    with caplog.at_level(logging.WARNING, logger="ghl_async.webhooks"):
+        await dispatcher.dispatch(event)
+    assert got == [event]
+    assert got[0].repaired
+    assert got[0].tags == ["a"]
+    assert (
+        "ContactCreate w8 decoded leniently: $.tags[1]: null dropped; $.tags[2]: null dropped; "
+        "$.tags[3]: null dropped; $.tags[4]: null dropped; $.tags[5]: null dropped (and 2 more)"
+    ) in caplog.text

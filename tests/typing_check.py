@@ -76,5 +76,13 @@ async def check_webhooks(body: bytes, headers: dict[str, str]) -> None:
         return 1
 
     assert_type(await on_create(webhooks.ContactCreate()), int)
-    assert_type((await dispatcher.dispatch(event)).ok, bool)
+    assert_type(event.repairs, tuple[webhooks.Repair, ...])
+    assert_type(event.repaired, bool)
+    if isinstance(event, webhooks.MalformedEvent):
+        assert_type(event.raw, dict[str, object])
+        assert_type(event.error, str)
+    result = await dispatcher.dispatch(event)
+    assert_type(result.ok, bool)
+    assert_type(result.failures[0].error, BaseException)
+    assert_type(webhooks.ReceiverStats().lenient, int)
     assert_type(webhooks.create_app(dispatcher)[webhooks.RECEIVER_KEY], webhooks.WebhookReceiver)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import aiohttp
 import msgspec
 import pytest
 from aiohttp import web
@@ -105,3 +106,23 @@ async def serve(app: web.Application) -> AsyncIterator[TestServer]:
         yield server
     finally:
         await server.close()
+
+
+@asynccontextmanager
+async def receiving(
+    receiver: webhooks.WebhookReceiver, path: str = "/webhooks"
+) -> AsyncIterator[str]:
+    """Serve ``receiver`` at ``path`` on a real socket; yield the URL. Leaving closes it."""
+    app = web.Application()
+    receiver.attach(app, path)
+    async with serve(app) as server:
+        yield str(server.make_url(path))
+
+
+async def post(
+    http: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, object]]:
+    """POST a delivery, Ed25519-signed with the test key unless ``headers`` are given."""
+    sent = ed25519_headers(body) if headers is None else headers
+    async with http.post(url, data=body, headers=sent) as response:
+        return response.status, await response.json()

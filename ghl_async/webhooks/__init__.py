@@ -18,7 +18,9 @@ the dispatcher) works without it.
     web.run_app(create_app(dispatcher, path="/webhooks"), port=8080)
 
 Modules: :mod:`.verifier` (signature, timestamp window, dedupe), :mod:`.events` (the tagged
-union), :mod:`.dispatcher`, :mod:`.receiver` (aiohttp), :mod:`.seen` (seen-id stores),
+union), :mod:`.lenient` (decoding verified bodies that do not fit it), :mod:`.dispatcher`,
+:mod:`.isolation` (running user code so it cannot kill the caller), :mod:`.receiver` (aiohttp),
+:mod:`.seen` (seen-id stores),
 :mod:`.crypto` (keys and signing), :mod:`.keys` (HighLevel's public keys), :mod:`.emitter`
 (the sending side used by the fake server), :mod:`.errors`.
 """
@@ -62,10 +64,12 @@ from ghl_async.webhooks.events import (
     Event,
     InstallTrial,
     KnownEvent,
+    MalformedEvent,
     NoteCreate,
     NoteDelete,
     NoteEvent,
     NoteUpdate,
+    Repair,
     TaskComplete,
     TaskCreate,
     TaskDelete,
@@ -77,6 +81,7 @@ from ghl_async.webhooks.events import (
     parse,
 )
 from ghl_async.webhooks.keys import HIGHLEVEL_ED25519_PUBLIC_KEY, HIGHLEVEL_RSA_PUBLIC_KEY
+from ghl_async.webhooks.lenient import RepairAction
 from ghl_async.webhooks.receiver import RECEIVER_KEY, ReceiverStats, WebhookReceiver, create_app
 from ghl_async.webhooks.seen import MemorySeenStore, SeenStore
 from ghl_async.webhooks.verifier import DEFAULT_TOLERANCE, WebhookVerifier
@@ -113,6 +118,7 @@ __all__ = [
     "InstallTrial",
     "KeyPair",
     "KnownEvent",
+    "MalformedEvent",
     "MemorySeenStore",
     "NoteCreate",
     "NoteDelete",
@@ -120,6 +126,8 @@ __all__ = [
     "NoteUpdate",
     "PayloadError",
     "ReceiverStats",
+    "Repair",
+    "RepairAction",
     "SeenStore",
     "SignatureError",
     "StaleEventError",

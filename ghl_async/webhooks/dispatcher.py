@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar, overload
 
 from ghl_async.errors import ConfigError
-from ghl_async.webhooks.events import EVENT_TYPES, WebhookEvent
+from ghl_async.webhooks.events import EVENT_TYPES, MalformedEvent, WebhookEvent
+from ghl_async.webhooks.isolation import call_isolated
 
 __all__ = ["DispatchResult", "Dispatcher", "Handler", "HandlerFailure"]
 
@@ -25,11 +25,16 @@ Handler = Callable[[E], object]
 
 @dataclass(frozen=True)
 class HandlerFailure:
-    """One handler raised while handling one event."""
+    """One handler raised while handling one event.
+
+    ``error`` is what it raised: an ``Exception``, or a ``BaseException`` such as
+    ``asyncio.CancelledError`` that the handler let escape (only ``KeyboardInterrupt`` and
+    ``SystemExit`` are not caught).
+    """
 
     event: WebhookEvent
     handler: Callable[..., object]
-    error: Exception
+    error: BaseException
 
     @property
     def handler_name(self) -> str:
@@ -68,7 +73,9 @@ class _Registration:
         if self.match is None:
             return True
         if isinstance(self.match, str):
-            return event.type == self.match
+            # A MalformedEvent carries a modelled type's name but not its fields: a handler
+            # registered by that name expects the class, so it is not handed the raw body.
+            return event.type == self.match and not isinstance(event, MalformedEvent)
         return isinstance(event, self.match)
 
 
@@ -86,7 +93,15 @@ class Dispatcher:
     quick (hand blocking work to ``asyncio.to_thread``).
 
     A handler's exception is logged on the ``ghl_async.webhooks`` logger, passed to ``on_error``
-    and recorded in the :class:`DispatchResult`; the other handlers still run.
+    and recorded in the :class:`DispatchResult`; the other handlers still run. That includes an
+    ``asyncio.CancelledError`` the handler lets escape (say, a call it awaited was cancelled) and
+    any other ``BaseException`` but ``KeyboardInterrupt``/``SystemExit``: each async handler runs
+    in a task of its own, so its cancellation is told apart from the cancellation of
+    :meth:`dispatch` itself, which still propagates (after cancelling the running handler).
+
+    An event the lenient decoder had to repair (``event.repaired``) is delivered like any other,
+    with a warning naming the repaired paths; a :class:`MalformedEvent` reaches only catch-all
+    handlers and handlers registered for its class.
 
     ::
 
@@ -146,26 +161,28 @@ class Dispatcher:
         return [r.handler for r in self._registrations if r.matches(event)]
 
     async def dispatch(self, event: WebhookEvent) -> DispatchResult:
-        """Run every matching handler one after another; never raises for a handler's error."""
+        """Run every matching handler one after another; never raises for a handler's error.
+
+        Raises:
+            asyncio.CancelledError: only when the task running ``dispatch`` is cancelled.
+        """
+        _log_decoding(event)
         result = DispatchResult(event)
         for handler in self.handlers_for(event):
-            try:
-                outcome = handler(event)
-                if inspect.isawaitable(outcome):
-                    await outcome
-            except Exception as err:
-                failure = HandlerFailure(event, handler, err)
-                result.failures.append(failure)
-                logger.error(
-                    "webhook handler %s failed on %s %s",
-                    failure.handler_name,
-                    event.type,
-                    event.webhook_id,
-                    exc_info=err,
-                )
-                await self._report(failure)
-            else:
+            _, error = await call_isolated(handler, event)
+            if error is None:
                 result.succeeded += 1
+                continue
+            failure = HandlerFailure(event, handler, error)
+            result.failures.append(failure)
+            logger.error(
+                "webhook handler %s failed on %s %s",
+                failure.handler_name,
+                event.type,
+                event.webhook_id,
+                exc_info=error,
+            )
+            await self._report(failure)
         if not result.handled:
             logger.debug("no handler for %s %s", event.type, event.webhook_id)
         return result
@@ -173,9 +190,29 @@ class Dispatcher:
     async def _report(self, failure: HandlerFailure) -> None:
         if self.on_error is None:
             return
-        try:
-            outcome = self.on_error(failure)
-            if inspect.isawaitable(outcome):
-                await outcome
-        except Exception:
-            logger.exception("webhook on_error callback failed")
+        _, error = await call_isolated(self.on_error, failure)
+        if error is not None:
+            logger.error("webhook on_error callback failed", exc_info=error)
+
+
+_REPAIRS_LOGGED = 5
+
+
+def _log_decoding(event: WebhookEvent) -> None:
+    if isinstance(event, MalformedEvent):
+        logger.error(
+            "webhook %s %s could not be decoded even leniently (%s); delivered as MalformedEvent",
+            event.type,
+            event.webhook_id,
+            event.error,
+        )
+    elif event.repairs:
+        shown = "; ".join(str(repair) for repair in event.repairs[:_REPAIRS_LOGGED])
+        more = len(event.repairs) - _REPAIRS_LOGGED
+        logger.warning(
+            "webhook %s %s decoded leniently: %s%s",
+            event.type,
+            event.webhook_id,
+            shown,
+            f" (and {more} more)" if more > 0 else "",
+        )

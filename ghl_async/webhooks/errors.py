@@ -6,7 +6,8 @@
     └── WebhookError
         ├── SignatureError            missing, malformed or wrong signature  -> 401
         ├── AppMismatchError          signed by HighLevel, but for another app -> 401
-        ├── PayloadError              not a JSON object, missing timestamp/webhookId -> 400
+        ├── PayloadError              verified, but not a JSON object, or no timestamp/webhookId
+        │                             where required -> 400 (logged at ERROR)
         ├── StaleEventError           ``timestamp`` outside the accepted window -> 400
         ├── DuplicateEventError       ``webhookId`` already seen -> 200, handlers not run
         └── CryptographyMissingError  the ``ghl-async[webhooks]`` extra is not installed
@@ -46,7 +47,20 @@ class AppMismatchError(WebhookError):
 
 
 class PayloadError(WebhookError):
-    """The body is not a webhook event: not JSON, not an object, or lacking required fields."""
+    """The body is not a webhook event: not JSON, not an object, or lacking required fields.
+
+    Raised after the signature was checked, so the delivery did come from HighLevel; a body
+    that is JSON but has odd values is not an error (see :func:`~ghl_async.webhooks.parse`).
+    """
+
+    def __init__(
+        self, message: str, *, webhook_id: str | None = None, event_type: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.webhook_id = webhook_id
+        """The delivery's ``webhookId`` when it could be read, for logs."""
+        self.event_type = event_type
+        """The delivery's ``type`` when it could be read, for logs."""
 
 
 class StaleEventError(WebhookError):

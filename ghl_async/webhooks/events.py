@@ -5,17 +5,24 @@ docs (``TaskCreate`` arrives without ``contactId``/``body``; deliveries carry ``
 ``versionId`` the docs never mention). An event ``type`` this module does not know becomes an
 :class:`UnknownEvent` holding the raw mapping, so new HighLevel events reach catch-all handlers
 instead of being dropped.
+
+A known event with values of the wrong shape (``"tags": null``, ``"tags": ["a", null]``, a number
+where text is declared) is decoded leniently (:mod:`.lenient`): it arrives as its own class with
+:attr:`WebhookEvent.repairs` saying what was changed. Only the fast strict decoder runs for
+well-formed bodies.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Final, TypeAlias, get_args
+from typing import Final, TypeAlias, TypedDict, get_args
 
 import msgspec
 
 from ghl_async.models import Appointment, CustomField, DndSetting, Wire
 from ghl_async.webhooks.errors import PayloadError
+from ghl_async.webhooks.lenient import Repair, decode_tree, fit
 
 __all__ = [
     "EVENT_TYPES",
@@ -34,10 +41,12 @@ __all__ = [
     "Event",
     "InstallTrial",
     "KnownEvent",
+    "MalformedEvent",
     "NoteCreate",
     "NoteDelete",
     "NoteEvent",
     "NoteUpdate",
+    "Repair",
     "TaskComplete",
     "TaskCreate",
     "TaskDelete",
@@ -60,6 +69,10 @@ class WebhookEvent(Wire, kw_only=True, frozen=True):
     """Unique per event; redeliveries of one event repeat it."""
     app_id: str | None = None
     version_id: str | None = None
+    repairs: tuple[Repair, ...] = msgspec.field(default=(), name="ghlAsyncRepairs")
+    """What the lenient decoder changed to make this verified event fit its class; empty when
+    the body decoded strictly. Set by :func:`parse`, never read from the wire (its wire name
+    only shows when a repaired event is encoded again)."""
 
     @property
     def type(self) -> str:
@@ -67,13 +80,22 @@ class WebhookEvent(Wire, kw_only=True, frozen=True):
         tag = self.__struct_config__.tag
         return tag if isinstance(tag, str) else self.__class__.__name__
 
+    @property
+    def repaired(self) -> bool:
+        """True when some value did not fit and was coerced, dropped or defaulted (see
+        :attr:`repairs`): check it before trusting an absent or empty field."""
+        return bool(self.repairs)
+
 
 class _TaggedEvent(WebhookEvent, kw_only=True, frozen=True, tag_field="type"):
     """Base of the events in the union; ``type`` is the tag, not a field."""
 
 
 class UnknownEvent(WebhookEvent, kw_only=True, frozen=True):
-    """An event whose ``type`` this version does not model; ``raw`` is the whole body."""
+    """An event whose ``type`` this version does not model; ``raw`` is the whole body.
+
+    A body without a string ``type`` arrives as an ``UnknownEvent`` with ``type`` ``""``.
+    """
 
     event_type: str = ""
     raw: dict[str, object] = msgspec.field(default_factory=dict)
@@ -81,6 +103,25 @@ class UnknownEvent(WebhookEvent, kw_only=True, frozen=True):
     @property
     def type(self) -> str:
         """The wire ``type`` as received."""
+        return self.event_type
+
+
+class MalformedEvent(WebhookEvent, kw_only=True, frozen=True):
+    """An event of a modelled ``type`` that even the lenient decoder could not build.
+
+    A safety net: the lenient decoder fits any JSON object, so this means a bug in it; the
+    event is still delivered rather than lost. Only catch-all handlers and handlers registered
+    for ``MalformedEvent`` (or ``WebhookEvent``) receive it, never the handlers of its type.
+    """
+
+    event_type: str = ""
+    raw: dict[str, object] = msgspec.field(default_factory=dict)
+    error: str = ""
+    """Why decoding failed."""
+
+    @property
+    def type(self) -> str:
+        """The wire ``type`` as received (a modelled one, e.g. ``"ContactCreate"``)."""
         return self.event_type
 
 
@@ -276,58 +317,93 @@ KnownEvent: TypeAlias = (
 )
 """Every event type modelled here."""
 
-Event: TypeAlias = KnownEvent | UnknownEvent
-"""What :func:`parse` returns: a modelled event or an :class:`UnknownEvent`."""
+Event: TypeAlias = KnownEvent | UnknownEvent | MalformedEvent
+"""What :func:`parse` returns: a modelled event, an :class:`UnknownEvent` or (never in practice)
+a :class:`MalformedEvent`."""
 
 EVENT_TYPES: Final[dict[str, type[WebhookEvent]]] = {
     str(cls.__struct_config__.tag): cls for cls in get_args(KnownEvent)
 }
 """Wire ``type`` -> event class, for every modelled event."""
 
+_KNOWN: Final[dict[str, type[KnownEvent]]] = {
+    str(cls.__struct_config__.tag): cls for cls in get_args(KnownEvent)
+}
 _DECODER: Final[msgspec.json.Decoder[KnownEvent]] = msgspec.json.Decoder(KnownEvent)
 
 
 def parse(body: bytes | str) -> Event:
     """Decode a webhook body into its event class, without checking any signature.
 
+    Well-formed bodies take one strict decode. A body the strict decoder refuses is decoded
+    leniently: a known ``type`` still becomes its class, with every coerced, dropped or defaulted
+    value listed in :attr:`~WebhookEvent.repairs`; any other JSON object becomes an
+    :class:`UnknownEvent`.
+
     Raises:
-        PayloadError: the body is not JSON, not an object, has no ``type``, or a known event
-            has a field of the wrong JSON type.
+        PayloadError: the body is not JSON (including invalid UTF-8 and nesting deeper than the
+            recursion limit) or not a JSON object.
     """
     try:
         return _DECODER.decode(body)
-    except msgspec.ValidationError as err:
-        return _unknown_or_raise(body, err)
-    except msgspec.DecodeError as err:
-        raise PayloadError("webhook body is not valid JSON") from err
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, ValueError):
+        pass  # the slow path below decides, and keeps what can be kept
+    try:
+        tree, repairs = decode_tree(body)
+    except PayloadError as err:
+        err.webhook_id = _sniff_webhook_id(body)
+        raise
+    if not isinstance(tree, dict):
+        raise PayloadError("webhook body is not a JSON object", webhook_id=_sniff_webhook_id(body))
+    wire_type = tree.get("type")
+    event_type = wire_type if isinstance(wire_type, str) else ""
+    known = _KNOWN.get(event_type)
+    if known is None:
+        return UnknownEvent(event_type=event_type, raw=tree, **_envelope(tree, repairs))
+    event_repairs = list(repairs)
+    try:
+        event = fit(tree, known, event_repairs)
+    except Exception as err:  # pragma: no cover - a bug in the repairs must not lose an event
+        return MalformedEvent(
+            event_type=event_type,
+            raw=tree,
+            error=f"{type(err).__name__}: {err}",
+            **_envelope(tree, repairs),
+        )
+    return msgspec.structs.replace(event, repairs=tuple(event_repairs))
 
 
-def _unknown_or_raise(body: bytes | str, err: msgspec.ValidationError) -> UnknownEvent:
-    raw = msgspec.json.decode(body)  # already parsed once, so it is valid JSON
-    if not isinstance(raw, dict):
-        raise PayloadError("webhook body is not a JSON object") from err
-    event_type = raw.get("type")
-    if not isinstance(event_type, str) or not event_type:
-        raise PayloadError("webhook body has no string 'type'") from err
-    if event_type in EVENT_TYPES:
-        raise PayloadError(f"malformed {event_type} event: {err}") from err
-    return UnknownEvent(
-        event_type=event_type,
-        raw=raw,
-        location_id=_str(raw.get("locationId")),
-        timestamp=_timestamp(raw.get("timestamp")),
-        webhook_id=_str(raw.get("webhookId")),
-        app_id=_str(raw.get("appId")),
-        version_id=_str(raw.get("versionId")),
+class _Envelope(TypedDict):
+    location_id: str | None
+    timestamp: datetime | None
+    webhook_id: str | None
+    app_id: str | None
+    version_id: str | None
+    repairs: tuple[Repair, ...]
+
+
+def _envelope(tree: dict[str, object], repairs: list[Repair]) -> _Envelope:
+    """The delivery fields every event has, read leniently from a raw body."""
+    found = list(repairs)
+    try:
+        base = fit(tree, WebhookEvent, found)
+    except Exception:  # pragma: no cover - the same safety net as in parse
+        base, found = WebhookEvent(), list(repairs)
+    return _Envelope(
+        location_id=base.location_id,
+        timestamp=base.timestamp,
+        webhook_id=base.webhook_id,
+        app_id=base.app_id,
+        version_id=base.version_id,
+        repairs=tuple(found),
     )
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+_WEBHOOK_ID: Final = re.compile(rb'"webhookId"\s*:\s*"([A-Za-z0-9._:-]{1,128})"')
 
 
-def _timestamp(value: object) -> datetime | None:
-    try:
-        return msgspec.convert(value, datetime)
-    except msgspec.ValidationError:
-        return None
+def _sniff_webhook_id(body: bytes | str) -> str | None:
+    """The ``webhookId`` of a body that does not parse, if it can be spotted, for the log."""
+    raw = body.encode("utf-8", "replace") if isinstance(body, str) else body
+    match = _WEBHOOK_ID.search(raw)
+    return match.group(1).decode("ascii") if match else None

@@ -134,7 +134,8 @@ class WebhookVerifier:
 
         Raises:
             SignatureError: see :meth:`check_signature`.
-            PayloadError: not an event, or ``timestamp``/``webhookId`` missing where required.
+            PayloadError: not a JSON object, or ``timestamp``/``webhookId`` missing (or of a
+                shape the lenient decoder cannot read) where required.
             AppMismatchError: ``appId`` is not the configured ``app_id``.
             StaleEventError: ``timestamp`` is outside the window.
         """
@@ -145,7 +146,10 @@ class WebhookVerifier:
                 f"event is for appId {event.app_id!r}, this receiver is {self.app_id!r}"
             )
         if self.dedupe and not event.webhook_id:
-            raise PayloadError("event has no webhookId, so replays could not be detected")
+            raise PayloadError(
+                "event has no webhookId, so replays could not be detected",
+                event_type=event.type,
+            )
         self._check_fresh(event)
         return event
 
@@ -153,7 +157,11 @@ class WebhookVerifier:
         if self.tolerance is None:
             return
         if event.timestamp is None:
-            raise PayloadError("event has no ISO-8601 timestamp, so its age is unknown")
+            raise PayloadError(
+                "event has no ISO-8601 timestamp, so its age is unknown",
+                webhook_id=event.webhook_id,
+                event_type=event.type,
+            )
         stamp = event.timestamp
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=timezone.utc)
