@@ -14,10 +14,14 @@ StopReason = Literal["quota"]
 class RecordFailure:
     """One record that did not go through.
 
-    ``stage`` is ``"mapping"`` (the record's data; nothing was sent), ``"api"`` (HighLevel
-    refused or never answered the upsert) or ``"bulk"`` (the bulk call attaching it to a
-    business failed). ``message`` is HighLevel's own text and ``status`` its HTTP status, when
-    there was an answer; ``field`` names the contact field of a mapping failure.
+    ``stage`` is ``"mapping"`` (the record's data, or the record could not be read; nothing
+    was sent), ``"api"`` (HighLevel refused or never answered the upsert) or ``"bulk"`` (the
+    bulk call attaching it to a business failed). ``message`` is HighLevel's own text and
+    ``status`` its HTTP status, when there was an answer. ``index`` counts records from 0;
+    ``line`` is the physical line the record starts on, for records read from a file
+    (:class:`~ghl_async.mapping.SourceRecord`). For a mapping failure, ``field``, ``column``
+    and ``value`` are those of its first problem (``reason`` lists them all); ``value`` is
+    shortened, and ``<redacted>`` for secrets.
     """
 
     index: int
@@ -27,6 +31,9 @@ class RecordFailure:
     message: str | None = None
     status: int | None = None
     field: str | None = None
+    line: int | None = None
+    column: str | None = None
+    value: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +122,14 @@ class SyncReport:
 def _failure_dict(failure: RecordFailure) -> dict[str, object]:
     data: dict[str, object] = {
         "index": failure.index,
+        "line": failure.line,
         "key": failure.key,
         "stage": failure.stage,
+        "field": failure.field,
+        "column": failure.column,
+        "value": failure.value,
         "reason": failure.reason,
         "message": failure.message,
         "status": failure.status,
-        "field": failure.field,
     }
     return {k: v for k, v in data.items() if v is not None}
