@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Progress", "RecordFailure", "StopReason", "SyncReport"]
+from ghl_async.mapping import MapResult
+
+__all__ = ["Progress", "RecordFailure", "StopReason", "SyncReport", "mapping_failure"]
 
 StopReason = Literal["quota"]
 
@@ -34,6 +36,22 @@ class RecordFailure:
     line: int | None = None
     column: str | None = None
     value: str | None = None
+
+
+def mapping_failure(result: MapResult, key: str | None = None) -> RecordFailure:
+    """The failure of a record that did not map: every problem in ``reason``, the first one's
+    field, column and value in their own fields."""
+    first = result.errors[0]
+    return RecordFailure(
+        result.index,
+        key,
+        "mapping",
+        "; ".join(error.describe() for error in result.errors),
+        field=first.field,
+        line=result.line,
+        column=first.column,
+        value=first.value,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import msgspec
 
 from ghl_async import routes
 from ghl_async.bulk._journal import Journal, JournalEntry, body_hash
-from ghl_async.bulk._report import Progress, RecordFailure, SyncReport
+from ghl_async.bulk._report import Progress, RecordFailure, SyncReport, mapping_failure
 from ghl_async.client import Client
 from ghl_async.errors import (
     APIError,
@@ -245,19 +245,7 @@ class _Run:
                 return
             key = None  # the mapping's reasons say more than the missing key
         if result.contact is None:
-            first = result.errors[0]
-            self.fail(
-                RecordFailure(
-                    index,
-                    key,
-                    "mapping",
-                    "; ".join(e.describe() for e in result.errors),
-                    field=first.field,
-                    line=line,
-                    column=first.column,
-                    value=first.value,
-                )
-            )
+            self.fail(mapping_failure(result, key))
             return
         assert key is not None
         body = result.contact

@@ -146,7 +146,8 @@ def _invalid(number: PhoneNumber) -> str:
     if possible == _pn.ValidationResult.INVALID_LENGTH:
         return f"{digits} digits is not a length {where} uses{expected}"
     if possible == _pn.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
-        return f"too short for {where}: {digits} digits, a local number without its area code?{expected}"
+        local = "a local number without its area code?"
+        return f"too short for {where}: {digits} digits, {local}{expected}"
     return f"not a number in the numbering plan of {where} (no such area code or range)"
 
 
