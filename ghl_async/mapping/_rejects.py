@@ -97,8 +97,9 @@ def write_rejects(
     CSV: the header line and the rows exactly as they were read, with an ``import_error``
     column in front. JSON lines (and ``.json`` arrays): each record with ``"import_error"`` as
     its first key; a line that is not a JSON object becomes ``{"import_error": ..., "raw":
-    "<the line>"}``. The file is written in the input's encoding, readable by its owner only
-    (it holds the same personal data as the input). Returns the number of records written.
+    "<the line>"}``. The file is written in the input's encoding (JSON without a BOM),
+    readable by its owner only (it holds the same personal data as the input). Returns the
+    number of records written.
 
     Raises:
         ConfigError: the file cannot be written, or ``source`` cannot be read again.
@@ -130,6 +131,8 @@ def write_rejects(
     else:
         text = "[\n" + ",\n".join(lines) + ("\n]\n" if lines else "]\n")
     encoding = source.encoding
+    if encoding == "utf-8-sig" and source.kind != "csv":
+        encoding = "utf-8"  # a BOM helps Excel open a CSV; JSON tools choke on one
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with open(fd, "w", encoding=encoding, errors="replace", newline="") as out:

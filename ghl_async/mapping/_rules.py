@@ -464,6 +464,8 @@ class ContactMapping:
     def _phone(country: str | None, where: str) -> t.PhoneTransform:
         try:
             return t.phone(country)
+        except ConfigError:
+            raise  # the phones extra is missing: its message says what to install
         except ValueError as err:
             raise ConfigError(f"{where}: default_country: {err}") from None
 
