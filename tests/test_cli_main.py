@@ -165,7 +165,10 @@ def test_tasks_and_notes(env: Path, fake: FakeHighLevel) -> None:
     assert len(fake.notes_of(contact_id)) == 1
 
 
-SMALL_MAPPING = 'version = 1\ndefault_country = "US"\nfull_name = "Full Name"\n[fields]\nemail = "Email"\nphone = "Phone"\n'
+SMALL_MAPPING = (
+    'version = 1\ndefault_country = "US"\nfull_name = "Full Name"\n'
+    '[fields]\nemail = "Email"\nphone = "Phone"\n'
+)
 
 
 def small_mapping(env: Path) -> str:
