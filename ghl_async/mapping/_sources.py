@@ -427,7 +427,7 @@ class RecordSource:
                 while row is not None and not any(cell.strip() for cell in row):
                     feed.take()  # blank lines before the header
                     row = self._row(reader, feed)
-            except csv.Error as err:
+            except csv.Error as err:  # pragma: no cover - see the row handler below
                 raise ConfigError(f"{self.name}:{feed.count}: unreadable header: {err}") from None
             if row is None:
                 raise ConfigError(f"{self.name}: empty file; a CSV import needs a header line")
@@ -439,7 +439,9 @@ class RecordSource:
                 problem: str | None = None
                 try:
                     row = self._row(reader, feed)
-                except csv.Error as err:  # malformed quoting: this record only
+                except csv.Error as err:  # pragma: no cover
+                    # Lenient csv (our dialect, newline="", NULs hidden, its size limit lifted)
+                    # raises nothing today; should a version start to, one record fails.
                     row, problem = [], f"malformed CSV: {err}"
                 if row is None:
                     return
