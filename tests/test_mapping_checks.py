@@ -406,6 +406,8 @@ def test_rejects_paths_and_round_trips(tmp_path: Path) -> None:
         check_rejects_path(tmp_path / "out.jsonl", source)
     with pytest.raises(ConfigError, match="that is the input file"):
         check_rejects_path(tmp_path / "in.csv", source)
+    with pytest.raises(ConfigError, match="cannot write in"):
+        check_rejects_path(tmp_path / "missing" / "out.csv", source)
     out = tmp_path / "out.csv"
     check_rejects_path(out, source)
     assert write_rejects(source, {0: "new", 1: 'say "why"'}, out) == 2

@@ -28,7 +28,8 @@ def check_rejects_path(path: str | os.PathLike[str], source: RecordSource) -> No
     """Refuse a rejects path that cannot be read back like the input, or is the input.
 
     Raises:
-        ConfigError: its suffix names another format, or it is the input file itself.
+        ConfigError: its suffix names another format, it is the input file itself, or its
+            directory is missing or not writable.
     """
     target = str(path)
     kind = record_kind(target)
@@ -39,6 +40,10 @@ def check_rejects_path(path: str | os.PathLike[str], source: RecordSource) -> No
         )
     if source.path != "-" and Path(target).resolve() == Path(source.path).resolve():
         raise ConfigError(f"--rejects {target}: that is the input file")
+    parent = Path(target).resolve().parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        # Found now, not after the import: the report of a finished run must not be lost.
+        raise ConfigError(f"--rejects {target}: cannot write in {parent}")
 
 
 def _csv_cell(text: str) -> str:
