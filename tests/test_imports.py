@@ -311,6 +311,9 @@ def test_a_typo_in_the_mapping_stops_before_anything_is_sent(
         assert "'E-mail' (read by fields.email): no such column" in err
         assert "the columns, closest first: 'Email', " in err
         assert err.index("'Email'") < err.index("'Full Name'")
+    code, _, err = import_(MESSY, "--mapping", CORPUS_MAPPING, "--key", "Email,Emial")
+    assert code == ExitCode.USAGE
+    assert "'Emial' (read by --key): no such column; the columns, closest first: 'Email'" in err
     assert fake.count() == before
 
 
@@ -322,7 +325,7 @@ def test_loose_column_matching_is_opt_in(env: Path, fake: FakeHighLevel) -> None
     code, _, err = import_(rows, "--mapping", mapping)
     assert code == ExitCode.USAGE
     assert "' e mail ' matches ignoring case and spaces" in err
-    code, out, _ = import_(rows, "--mapping", mapping, "--loose-columns")
+    code, out, _ = import_(rows, "--mapping", mapping, "--loose-columns", "--key", "email")
     assert (code, report_of(out)["created"]) == (ExitCode.OK, 1)
     mapping.write_text('match_columns = "loose"\n' + mapping.read_text())
     assert import_(rows, "--mapping", mapping)[0] == ExitCode.OK

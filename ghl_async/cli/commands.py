@@ -44,6 +44,7 @@ from ghl_async.mapping import (
     load,
     write_rejects,
 )
+from ghl_async.mapping._columns import check_columns
 from ghl_async.mapping._rejects import check_rejects_path
 from ghl_async.models import UNSET, CreateContact, UpdateContact, UpsertContact
 
@@ -222,6 +223,14 @@ async def _contact_import(ctx: Context) -> ExitCode:
     if args.key:
         key = "hash" if args.key == "hash" else [c.strip() for c in args.key.split(",")]
     source, mapping, extra = _open_source(ctx)
+    if isinstance(key, list):
+        # Key columns are checked like the mapping's: a typo would make every record "blank".
+        wanted = dict.fromkeys(key, ("--key",))
+        match: ColumnMatch = "loose" if args.loose_columns else mapping.match_columns
+        keys = check_columns(wanted, source.columns, match=match)
+        if not keys.ok:
+            raise ConfigError(keys.explain(source.name))
+        key = [keys.found[column] for column in key]
     if args.dry_run:
         report = _dry_run(ctx, mapping, source)
         return _report_out(ctx, report, {**extra, **_rejects(ctx, source, report)})
