@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import datetime as dt
+import itertools
 import math
 import tempfile
 import time
@@ -36,7 +36,7 @@ from ghl_async.bulk import Progress, upsert_contacts
 from ghl_async.cli.loopback import RedirectCatcher
 from ghl_async.cli.progress import ProgressBar, format_duration
 from ghl_async.client import Client
-from ghl_async.mapping import ContactMapping, Record, load
+from ghl_async.mapping import ContactMapping, RecordSource, SourceRecord, load
 from ghl_async.ratelimit import RateLimit
 from ghl_async.testing import FakeHighLevel
 
@@ -114,12 +114,8 @@ def window_stats(stamps: list[float], period: float) -> tuple[float, int]:
     return steady, busiest
 
 
-def _rows(path: Path, limit: int | None) -> Iterator[Record]:
-    with path.open(newline="", encoding="utf-8") as f:
-        for index, row in enumerate(csv.DictReader(f)):
-            if limit is not None and index >= limit:
-                return
-            yield row
+def _rows(path: Path, limit: int | None) -> Iterator[SourceRecord]:
+    return itertools.islice(RecordSource(path), limit)
 
 
 class _Out:
@@ -309,7 +305,7 @@ async def _import(
         f"{report.elapsed:.1f} s"
     )
     for failure in report.invalid[:5]:
-        say(f"     line {failure.index + 2}: {failure.reason}")
+        say(f"     line {failure.line}: {failure.reason}")
     if summary.invalid > 5:
         say(f"     … and {summary.invalid - 5} more")
 

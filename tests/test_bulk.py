@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+import os
+import stat
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from ghl_async import Client, StaticToken
 from ghl_async.bulk import (
     Journal,
     JournalEntry,
+    JournalLockedError,
     Progress,
     add_tags,
     record_key,
@@ -22,7 +25,7 @@ from ghl_async.bulk import (
     upsert_contacts,
 )
 from ghl_async.errors import AuthenticationError, ConfigError
-from ghl_async.mapping import ContactMapping, FieldRule, TagRule
+from ghl_async.mapping import ContactMapping, FieldRule, RecordSource, TagRule, from_dict
 from ghl_async.mapping import transforms as t
 from ghl_async.ratelimit import RateLimit
 from ghl_async.testing import FakeHighLevel
@@ -416,3 +419,100 @@ def test_progress_rate_and_eta() -> None:
 
 def _unused() -> Iterator[None]:  # keeps the Iterator import honest for typing of helpers
     yield None
+
+
+def fragile(value: t.Value) -> t.Value:
+    if value == "boom":
+        raise RuntimeError("lookup table missing")
+    return value
+
+
+async def test_file_records_carry_their_lines_and_surprises_fail_one_record(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "email,phone,name,company,group\n"
+        "a@example.com,,Ann A,Acme,g1\n"  # line 2: HighLevel refuses it (422 below)
+        "b@example.com,,Bob B,boom,g1\n"  # line 3: the custom transform raises
+        "c@example.com,,Cy C,Initech,g2,extra\n"  # line 4: a cell too many
+        'd@example.com,,Di D,"Multi\nLine Inc",g3\n'  # lines 5-6
+        "e@example.com,,Ed E,Hooli,g1\n"  # line 7
+    )
+    mapping = ContactMapping(
+        fields={"email": "email", "company_name": FieldRule("company", transforms=[fragile])},
+        full_name="name",
+    )
+    async with connected() as (fake, ghl):
+        fake.fail("contacts.upsert", status=422, times=1)
+        report = await upsert_contacts(
+            ghl, RecordSource(path), mapping, concurrency=1, journal=tmp_path / "j"
+        )
+        assert (report.total, report.created) == (5, 2)
+        assert [(f.line, f.index, f.stage, f.field) for f in report.failed] == [
+            (2, 0, "api", None),
+            (3, 1, "mapping", "company_name"),
+            (4, 2, "mapping", "input"),
+        ]
+        assert report.failed[1].reason == (
+            "company_name (column 'company'): transform 'fragile' raised RuntimeError: "
+            "lookup table missing"
+        )
+        assert report.failed[1].value == "boom"
+        assert report.as_dict()["failures"][0]["line"] == 2  # type: ignore[index]
+        (multi,) = fake.find_contacts(email="d@example.com")
+        assert multi.company_name == "Multi\nLine Inc"
+        entries = [json.loads(x) for x in (tmp_path / "j").read_text().splitlines()[1:]]
+        assert sorted(e["line"] for e in entries) == [2, 3, 4, 5, 7]
+
+        def bad_key(record: Mapping[str, object]) -> str:
+            return str(record["no such column"])
+
+        keyed = await upsert_contacts(ghl, RecordSource(path), mapping, key=bad_key)
+        assert {f.reason for f in keyed.failed if f.line in (2, 7)} == {
+            "the key function raised KeyError: 'no such column'"
+        }
+
+
+def test_journal_lock_binding_and_refusals(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    first = Journal(path, input_id="/in.csv", mapping_id="m1")
+    with pytest.raises(JournalLockedError) as caught:
+        Journal(path)
+    assert caught.value.pid == os.getpid()
+    assert f"journal in use by process {os.getpid()}" in str(caught.value)
+    first.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(ConfigError, match="another mapping"):
+        Journal(path, mapping_id="m2")
+    with pytest.raises(ConfigError, match=r"another input \(/in.csv, not /other.csv\)"):
+        Journal(path, input_id="/other.csv")
+    Journal(path, mapping_id="m2", force=True).close()
+    Journal(path, mapping_id="m2", input_id="/other.csv").close()  # unbound input: accepted
+    Journal(path).close()  # a caller that names nothing is not checked
+    headers = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [(h.get("mapping"), h["pid"], h["version"]) for h in headers] == [
+        ("m1", os.getpid(), 2),
+        ("m2", os.getpid(), 2),
+        ("m2", os.getpid(), 2),
+        (None, os.getpid(), 2),
+    ]
+    other = tmp_path / "notes.txt"
+    other.write_text("not a journal\n")
+    with pytest.raises(ConfigError, match="not a ghl_async journal"):
+        Journal(other)
+    assert other.read_text() == "not a journal\n"
+    empty = tmp_path / "empty"
+    empty.touch()
+    Journal(empty).close()  # an empty file becomes a journal
+
+
+async def test_a_file_mapping_binds_the_journal(tmp_path: Path) -> None:
+    journal = tmp_path / "j"
+    first = from_dict({"fields": {"email": "email"}})
+    second = from_dict({"fields": {"email": "email", "company_name": "company"}})
+    async with connected() as (fake, ghl):
+        await upsert_contacts(ghl, records(3), first, journal=journal)
+        with pytest.raises(ConfigError, match="another mapping"):
+            await upsert_contacts(ghl, records(3), second, journal=journal)
+        assert fake.count(operation="contacts.upsert") == 3

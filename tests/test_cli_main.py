@@ -165,77 +165,76 @@ def test_tasks_and_notes(env: Path, fake: FakeHighLevel) -> None:
     assert len(fake.notes_of(contact_id)) == 1
 
 
+SMALL_MAPPING = (
+    'version = 1\ndefault_country = "US"\nfull_name = "Full Name"\n'
+    '[fields]\nemail = "Email"\nphone = "Phone"\n'
+)
+
+
+def small_mapping(env: Path) -> str:
+    path = env / "small.toml"
+    path.write_text(SMALL_MAPPING)
+    return str(path)
+
+
 def test_import_formats_keys_and_table_report(env: Path) -> None:
+    mapping = small_mapping(env)
     jsonl = env / "rows.jsonl"
     jsonl.write_text(
-        "\n".join(json.dumps({"Email": f"r{i}@example.com", "Full Name": "A B"}) for i in range(5))
+        "\n".join(
+            json.dumps({"Email": f"r{i}@example.com", "Full Name": "A B", "Phone": ""})
+            for i in range(5)
+        )
         + "\n\n"
     )
     report = data(
-        "contacts",
-        "import",
-        str(jsonl),
-        "--mapping",
-        str(DEMO_MAPPING),
-        "--key",
-        "Email",
-        "--reserve",
-        "10",
+        "contacts", "import", str(jsonl), "--mapping", mapping, "--key", "Email", "--reserve", "10"
     )
     assert report["created"] == 5
     listed = env / "rows.json"
-    listed.write_text(json.dumps([{"Email": "r0@example.com", "Phone": "bad"}]))
+    listed.write_text(json.dumps([{"Email": "r0@example.com", "Phone": "bad", "Full Name": "x"}]))
     code, table, _ = run(
-        "contacts",
-        "import",
-        str(listed),
-        "--mapping",
-        str(DEMO_MAPPING),
-        "--key",
-        "hash",
-        "-o",
-        "table",
+        "contacts", "import", str(listed), "--mapping", mapping, "--key", "hash", "-o", "table"
     )
     assert code == ExitCode.PARTIAL
     assert "FIELD" in table
-    assert "phone" in table
-    dry = data("contacts", "import", str(jsonl), "--mapping", str(DEMO_MAPPING), "--dry-run")
+    assert "bad phone 'bad': not a phone number" in table  # the reason in full
+    dry = data("contacts", "import", str(jsonl), "--mapping", mapping, "--dry-run")
     assert (dry["total"], dry["skipped"], dry["failed"]) == (5, 5, 0)
+    # A line that is not a JSON object fails that record, on its line; the rest go through.
     bad_line = env / "bad.jsonl"
-    bad_line.write_text('{"Email": "a@b.co"}\n[1]\n')
-    assert (
-        "bad.jsonl:2: expected a JSON object"
-        in run("contacts", "import", str(bad_line), "--mapping", str(DEMO_MAPPING))[2]
-    )
-    torn = env / "torn.jsonl"
-    torn.write_text('{"Email": "a@b.co"}\n{"Email"\n')
-    assert (
-        "torn.jsonl:2: invalid JSON"
-        in run("contacts", "import", str(torn), "--mapping", str(DEMO_MAPPING))[2]
-    )
+    bad_line.write_text('{"Email": "a@b.co", "Phone": "", "Full Name": "A"}\n[1]\n{"Email"\n')
+    code, out, _ = run("contacts", "import", str(bad_line), "--mapping", mapping)
+    assert code == ExitCode.PARTIAL
+    failures = json.loads(out)["failures"]
+    assert [(f["line"], f["field"]) for f in failures] == [(2, "input"), (3, "input")]
+    assert failures[0]["reason"] == "input: expected a JSON object, got a list"
+    assert failures[1]["reason"].startswith("input: invalid JSON: Expecting ':' delimiter")
+    # A file that is not a list of objects, or a JSON array that does not parse: exit 2.
     not_list = env / "obj.json"
     not_list.write_text('{"Email": "a@b.co"}')
     assert (
         "holds a list of objects"
-        in run("contacts", "import", str(not_list), "--mapping", str(DEMO_MAPPING))[2]
+        in run("contacts", "import", str(not_list), "--mapping", mapping)[2]
     )
     broken = env / "broken.json"
     broken.write_text("[\n{")
-    assert (
-        "broken.json:2: invalid JSON"
-        in run("contacts", "import", str(broken), "--mapping", str(DEMO_MAPPING))[2]
-    )
+    code, _, err = run("contacts", "import", str(broken), "--mapping", mapping)
+    assert code == ExitCode.USAGE
+    assert "broken.json:2: invalid JSON" in err
 
 
 def test_import_from_stdin(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO("Email,Phone\nx1@example.com,\n"))
-    report = data("contacts", "import", "-", "--mapping", str(DEMO_MAPPING))
+    monkeypatch.setattr("sys.stdin", io.StringIO("Email,Phone,Full Name\nx1@example.com,,X\n"))
+    report = data("contacts", "import", "-", "--mapping", small_mapping(env))
     assert report["created"] == 1
 
 
 def test_import_stops_on_the_daily_quota(env: Path, fake: FakeHighLevel) -> None:
     rows = env / "rows.csv"
-    rows.write_text("Email\n" + "".join(f"q{i}@example.com\n" for i in range(30)))
+    rows.write_text(
+        "Email,Phone,Full Name\n" + "".join(f"q{i}@example.com,,Q\n" for i in range(30))
+    )
     fake.reset_rate_limits()  # earlier tests spent part of today's quota
     fake.set_daily_limit(20)
     try:
@@ -244,7 +243,7 @@ def test_import_stops_on_the_daily_quota(env: Path, fake: FakeHighLevel) -> None
             "import",
             str(rows),
             "--mapping",
-            str(DEMO_MAPPING),
+            small_mapping(env),
             "--reserve",
             "15",
             "--concurrency",
@@ -498,13 +497,3 @@ def test_python_dash_m_runs_the_cli(
         runpy.run_path(str(ROOT / "ghl_async" / "__main__.py"), run_name="__main__")
     assert stop.value.code == 0
     assert capsys.readouterr().out.startswith("ghl-async ")
-
-
-def test_count_records_for_the_eta(tmp_path: Path) -> None:
-    from ghl_async.cli.inputs import count_records
-
-    rows = tmp_path / "rows.csv"
-    rows.write_text("Email\na@example.com\nb@example.com\n")
-    assert count_records(str(rows)) == 2
-    assert count_records("-") is None
-    assert count_records(str(tmp_path / "missing.csv")) is None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Progress", "RecordFailure", "StopReason", "SyncReport"]
+from ghl_async.mapping import MapResult
+
+__all__ = ["Progress", "RecordFailure", "StopReason", "SyncReport", "mapping_failure"]
 
 StopReason = Literal["quota"]
 
@@ -14,10 +16,14 @@ StopReason = Literal["quota"]
 class RecordFailure:
     """One record that did not go through.
 
-    ``stage`` is ``"mapping"`` (the record's data; nothing was sent), ``"api"`` (HighLevel
-    refused or never answered the upsert) or ``"bulk"`` (the bulk call attaching it to a
-    business failed). ``message`` is HighLevel's own text and ``status`` its HTTP status, when
-    there was an answer; ``field`` names the contact field of a mapping failure.
+    ``stage`` is ``"mapping"`` (the record's data, or the record could not be read; nothing
+    was sent), ``"api"`` (HighLevel refused or never answered the upsert) or ``"bulk"`` (the
+    bulk call attaching it to a business failed). ``message`` is HighLevel's own text and
+    ``status`` its HTTP status, when there was an answer. ``index`` counts records from 0;
+    ``line`` is the physical line the record starts on, for records read from a file
+    (:class:`~ghl_async.mapping.SourceRecord`). For a mapping failure, ``field``, ``column``
+    and ``value`` are those of its first problem (``reason`` lists them all); ``value`` is
+    shortened, and ``<redacted>`` for secrets.
     """
 
     index: int
@@ -27,6 +33,25 @@ class RecordFailure:
     message: str | None = None
     status: int | None = None
     field: str | None = None
+    line: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+
+def mapping_failure(result: MapResult, key: str | None = None) -> RecordFailure:
+    """The failure of a record that did not map: every problem in ``reason``, the first one's
+    field, column and value in their own fields."""
+    first = result.errors[0]
+    return RecordFailure(
+        result.index,
+        key,
+        "mapping",
+        "; ".join(error.describe() for error in result.errors),
+        field=first.field,
+        line=result.line,
+        column=first.column,
+        value=first.value,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +140,14 @@ class SyncReport:
 def _failure_dict(failure: RecordFailure) -> dict[str, object]:
     data: dict[str, object] = {
         "index": failure.index,
+        "line": failure.line,
         "key": failure.key,
         "stage": failure.stage,
+        "field": failure.field,
+        "column": failure.column,
+        "value": failure.value,
         "reason": failure.reason,
         "message": failure.message,
         "status": failure.status,
-        "field": failure.field,
     }
     return {k: v for k, v in data.items() if v is not None}

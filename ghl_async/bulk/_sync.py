@@ -16,7 +16,7 @@ import msgspec
 
 from ghl_async import routes
 from ghl_async.bulk._journal import Journal, JournalEntry, body_hash
-from ghl_async.bulk._report import Progress, RecordFailure, SyncReport
+from ghl_async.bulk._report import Progress, RecordFailure, SyncReport, mapping_failure
 from ghl_async.client import Client
 from ghl_async.errors import (
     APIError,
@@ -27,7 +27,7 @@ from ghl_async.errors import (
     ServerError,
     TransportError,
 )
-from ghl_async.mapping import ContactMapping, Record
+from ghl_async.mapping import ContactMapping, MappingError, MapResult, Record, SourceRecord
 from ghl_async.models import UpsertContact
 
 __all__ = ["DEFAULT_QUOTA_RESERVE", "KeySpec", "record_key", "upsert_contacts"]
@@ -89,6 +89,7 @@ class _Accepted:
     digest: str
     contact_id: str
     created: bool
+    line: int | None = None
 
 
 class _KeyLocks:
@@ -180,7 +181,12 @@ class _Run:
             )
             self.journal.record(
                 JournalEntry(
-                    k=failure.key or "", s=status, i=failure.index, h=digest, e=failure.reason
+                    k=failure.key or "",
+                    s=status,
+                    i=failure.index,
+                    h=digest,
+                    e=failure.reason,
+                    line=failure.line,
                 )
             )
 
@@ -188,7 +194,14 @@ class _Run:
         if self.journal is not None:
             status: Literal["created", "updated"] = "created" if item.created else "updated"
             self.journal.record(
-                JournalEntry(k=item.key, s=status, i=item.index, h=item.digest, id=item.contact_id)
+                JournalEntry(
+                    k=item.key,
+                    s=status,
+                    i=item.index,
+                    h=item.digest,
+                    id=item.contact_id,
+                    line=item.line,
+                )
             )
 
     def check_quota(self) -> None:
@@ -211,17 +224,30 @@ class _Run:
     async def process(self, index: int, record: Record) -> None:
         report = self.report
         report.total += 1
-        result = self.mapping.map(record, index=index, location_id=self.location)
+        line = record.line if isinstance(record, SourceRecord) else None
         try:
-            key = record_key(self.key, record, result.contact)
-        except ValueError as err:
-            self.fail(RecordFailure(index, None, "mapping", str(err)))
-            return
+            result = self.mapping.map(record, index=index, location_id=self.location)
+        except ConfigError:
+            raise
+        except Exception as err:  # one record's surprise must not end the run
+            reason = f"unexpected {type(err).__name__}: {err}"
+            result = MapResult(index, None, (MappingError(index, "input", reason),), line)
+        try:
+            key: str | None = record_key(self.key, record, result.contact)
+        except Exception as err:  # blank key columns, a key function that raised
+            if result.contact is not None:
+                reason = (
+                    str(err)
+                    if isinstance(err, ValueError)
+                    else (f"the key function raised {type(err).__name__}: {err}")
+                )
+                self.fail(RecordFailure(index, None, "mapping", reason, line=line))
+                return
+            key = None  # the mapping's reasons say more than the missing key
         if result.contact is None:
-            first = result.errors[0]
-            reason = "; ".join(f"{e.field}: {e.reason}" for e in result.errors)
-            self.fail(RecordFailure(index, key, "mapping", reason, field=first.field))
+            self.fail(mapping_failure(result, key))
             return
+        assert key is not None
         body = result.contact
         digest = body_hash(body)
         async with self.locks(key):
@@ -233,9 +259,11 @@ class _Run:
             if last == digest:
                 report.skipped += 1
                 return
-            await self.upsert(index, key, digest, body)
+            await self.upsert(index, key, digest, body, line)
 
-    async def upsert(self, index: int, key: str, digest: str, body: UpsertContact) -> None:
+    async def upsert(
+        self, index: int, key: str, digest: str, body: UpsertContact, line: int | None = None
+    ) -> None:
         attempt = 0
         while True:
             self.report.requests += 1
@@ -249,16 +277,16 @@ class _Run:
             except (ServerError, RateLimitError, TransportError) as err:
                 # The client already retried; these may still pass a little later.
                 if attempt >= self.record_retries:
-                    self.fail(_failure(index, key, "api", err), digest)
+                    self.fail(_failure(index, key, "api", err, line), digest)
                     return
                 attempt += 1
                 await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
             except APIError as err:
-                self.fail(_failure(index, key, "api", err), digest)
+                self.fail(_failure(index, key, "api", err, line), digest)
                 return
             finally:
                 self.check_quota()
-        item = _Accepted(index, key, digest, result.contact.id, result.new)
+        item = _Accepted(index, key, digest, result.contact.id, result.new, line)
         self.last[key] = digest
         if result.new:
             self.report.created += 1
@@ -302,7 +330,7 @@ class _Run:
                         self.report.updated -= 1
                     if self.last.get(item.key) == item.digest:
                         del self.last[item.key]
-                    self.fail(_failure(item.index, item.key, "bulk", err), item.digest)
+                    self.fail(_failure(item.index, item.key, "bulk", err, item.line), item.digest)
                 return
             finally:
                 self.check_quota()
@@ -311,7 +339,11 @@ class _Run:
 
 
 def _failure(
-    index: int, key: str, stage: Literal["api", "bulk"], err: APIError | TransportError
+    index: int,
+    key: str,
+    stage: Literal["api", "bulk"],
+    err: APIError | TransportError,
+    line: int | None = None,
 ) -> RecordFailure:
     if isinstance(err, APIError):
         return RecordFailure(
@@ -321,8 +353,9 @@ def _failure(
             f"HTTP {err.status} from {err.operation}",
             message=err.message or None,
             status=err.status,
+            line=line,
         )
-    return RecordFailure(index, key, stage, f"no response: {err}")
+    return RecordFailure(index, key, stage, f"no response: {err}", line=line)
 
 
 async def upsert_contacts(
@@ -382,7 +415,8 @@ async def upsert_contacts(
     if journal is None or isinstance(journal, Journal):
         opened, own_journal = journal, False
     else:
-        opened, own_journal = Journal(journal, fsync=fsync), True
+        opened = Journal(journal, fsync=fsync, mapping_id=mapping.fingerprint)
+        own_journal = True
     run = _Run(
         ghl,
         mapping,

@@ -122,3 +122,11 @@ def main(
         err.write(f"ghl-async: error: {message}\n")
         log.debug("command failed", exc_info=error)
         return int(code)
+    except Exception as error:
+        # A bug: say so in one line instead of a traceback (which -vv still logs).
+        err.write(
+            f"ghl-async: internal error (a bug, please report it): "
+            f"{type(error).__name__}: {error}\n"
+        )
+        log.debug("internal error", exc_info=error)
+        return int(ExitCode.INTERNAL)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
 import time
 import webbrowser
 from collections.abc import Awaitable, Callable, Coroutine
@@ -21,20 +22,30 @@ from ghl_async import defaults, routes
 from ghl_async.auth import AiohttpTokenTransport, FileTokenStore, Token
 from ghl_async.bulk import (
     DEFAULT_QUOTA_RESERVE,
+    Journal,
     Progress,
-    RecordFailure,
     SyncReport,
     upsert_contacts,
 )
+from ghl_async.bulk._report import mapping_failure
 from ghl_async.cli import settings
-from ghl_async.cli.inputs import body_from, count_records, parse_rate, read_records
+from ghl_async.cli.inputs import body_from, parse_rate
 from ghl_async.cli.loopback import RedirectCatcher
 from ghl_async.cli.output import ExitCode, OutputFormat, emit
 from ghl_async.cli.progress import ProgressBar
 from ghl_async.client import Client
 from ghl_async.errors import ConfigError
 from ghl_async.export import DEFAULT_COLUMNS, export_contacts, format_for, write_contacts
-from ghl_async.mapping import ContactMapping, load
+from ghl_async.mapping import (
+    ColumnMatch,
+    ContactMapping,
+    RecordSource,
+    SourceLimits,
+    load,
+    write_rejects,
+)
+from ghl_async.mapping._columns import check_columns
+from ghl_async.mapping._rejects import check_rejects_path
 from ghl_async.models import UNSET, CreateContact, UpdateContact, UpsertContact
 
 __all__ = ["HANDLERS", "Context"]
@@ -150,14 +161,17 @@ async def _contact_export(ctx: Context, ghl: Client) -> ExitCode:
     return ExitCode.OK
 
 
-def _report_out(ctx: Context, report: SyncReport) -> ExitCode:
-    summary = report.as_dict()
+_FAILURE_COLUMNS = ["line", "stage", "field", "value", "reason", "message"]
+
+
+def _report_out(ctx: Context, report: SyncReport, extra: dict[str, object]) -> ExitCode:
+    summary = {**report.as_dict(), **extra}
     if ctx.output == "table":
         failures = summary.pop("failures")
         ctx.emit({k: v for k, v in summary.items() if v is not None})
         if isinstance(failures, list) and failures:
             ctx.out.write("\n")
-            ctx.emit(failures, ["index", "stage", "field", "reason", "message"])
+            emit(failures, ctx.out, output="table", columns=_FAILURE_COLUMNS, full=["reason"])
     else:
         ctx.emit(summary)
     if report.stopped == "quota":
@@ -165,19 +179,88 @@ def _report_out(ctx: Context, report: SyncReport) -> ExitCode:
     return ExitCode.PARTIAL if report.failed else ExitCode.OK
 
 
-async def _contact_import(ctx: Context) -> ExitCode:
+def _same_file(a: str, b: str | None) -> bool:
+    return b is not None and os.path.abspath(a) == os.path.abspath(b)
+
+
+def _open_source(ctx: Context) -> tuple[RecordSource, ContactMapping, dict[str, object]]:
+    """The input and the mapping, checked against each other; exit 2 before anything is sent."""
     args = ctx.args
     mapping = load(args.mapping)
+    limits = SourceLimits(max_field=args.max_field_size, max_record=args.max_record_size)
+    source = RecordSource(args.file, encoding=args.encoding, limits=limits)
+    if args.rejects is not None:
+        check_rejects_path(args.rejects, source)
+        if _same_file(args.rejects, args.mapping) or _same_file(args.rejects, args.journal):
+            raise ConfigError(f"--rejects {args.rejects}: that is the mapping or the journal")
+    summary = source.check()
+    match: ColumnMatch | None = "loose" if args.loose_columns else None
+    check = mapping.check_columns(summary.columns, match=match)
+    mapping = mapping.bind_columns(summary.columns, match=match, origin=source.name)
+    extra: dict[str, object] = {}
+    if check.unused:
+        extra["unused_columns"] = list(check.unused)
+        names = ", ".join(repr(c) for c in check.unused)
+        ctx.err.write(
+            f"ghl-async: note: {source.name}: columns the mapping does not read: {names}\n"
+        )
+    return source, mapping, extra
+
+
+def _rejects(ctx: Context, source: RecordSource, report: SyncReport) -> dict[str, object]:
+    path = ctx.args.rejects
+    if path is None:
+        return {}
+    reasons = {failure.index: failure.reason for failure in report.failed}
+    return {"rejects": {"file": path, "records": write_rejects(source, reasons, path)}}
+
+
+async def _contact_import(ctx: Context) -> ExitCode:
+    args = ctx.args
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
     key: str | list[str] = "contact"
     if args.key:
         key = "hash" if args.key == "hash" else [c.strip() for c in args.key.split(",")]
+    source, mapping, extra = _open_source(ctx)
+    if isinstance(key, list):
+        # Key columns are checked like the mapping's: a typo would make every record "blank".
+        wanted = dict.fromkeys(key, ("--key",))
+        match: ColumnMatch = "loose" if args.loose_columns else mapping.match_columns
+        keys = check_columns(wanted, source.columns, match=match)
+        if not keys.ok:
+            raise ConfigError(keys.explain(source.name))
+        key = [keys.found[column] for column in key]
     if args.dry_run:
-        return _dry_run(ctx, mapping)
+        report = _dry_run(ctx, mapping, source)
+        return _report_out(ctx, report, {**extra, **_rejects(ctx, source, report)})
+    journal = None
+    if args.journal:
+        journal = Journal(
+            args.journal,
+            fsync=args.fsync,
+            input_id=source.identity,
+            mapping_id=mapping.fingerprint,
+            force=args.force,
+        )
+    try:
+        report = await _send(ctx, source, mapping, key, journal)
+    finally:
+        if journal is not None:
+            journal.close()
+    return _report_out(ctx, report, {**extra, **_rejects(ctx, source, report)})
+
+
+async def _send(
+    ctx: Context,
+    source: RecordSource,
+    mapping: ContactMapping,
+    key: str | list[str],
+    journal: Journal | None,
+) -> SyncReport:
+    args = ctx.args
     bar = ctx.bar("importing")
-    # Counting means reading the file twice: only worth it for a bar someone sees (the ETA).
-    total = count_records(args.file) if bar.enabled else None
+    total = source.check().records
     bar.total = total
 
     def show(progress: Progress) -> None:
@@ -191,13 +274,12 @@ async def _contact_import(ctx: Context) -> ExitCode:
     reserve = DEFAULT_QUOTA_RESERVE if args.reserve is None else args.reserve
     async with settings.make_client(args) as ghl:
         try:
-            report = await upsert_contacts(
+            return await upsert_contacts(
                 ghl,
-                read_records(args.file),
+                source,
                 mapping,
                 concurrency=args.concurrency,
-                journal=args.journal,
-                fsync=args.fsync,
+                journal=journal,
                 key=key,
                 business_id=args.business,
                 on_progress=show,
@@ -206,25 +288,21 @@ async def _contact_import(ctx: Context) -> ExitCode:
             )
         finally:
             bar.close()
-    return _report_out(ctx, report)
 
 
-def _dry_run(ctx: Context, mapping: ContactMapping) -> ExitCode:
+def _dry_run(ctx: Context, mapping: ContactMapping, source: RecordSource) -> SyncReport:
     report = SyncReport()
     started = time.monotonic()
     location = ctx.args.location_id or mapping.location_id or "dry-run"
-    for index, record in enumerate(read_records(ctx.args.file)):
+    for record in source:
         report.total += 1
-        result = mapping.map(record, index=index, location_id=location)
+        result = mapping.map(record, index=record.index, location_id=location)
         if result.ok:
             report.skipped += 1  # valid, not sent
-            continue
-        reason = "; ".join(f"{e.field}: {e.reason}" for e in result.errors)
-        report.failed.append(
-            RecordFailure(index, None, "mapping", reason, field=result.errors[0].field)
-        )
+        else:
+            report.failed.append(mapping_failure(result))
     report.elapsed = time.monotonic() - started
-    return _report_out(ctx, report)
+    return report
 
 
 # -- tasks and notes -----------------------------------------------------------------------

@@ -1,24 +1,22 @@
-"""Turning command-line input into request bodies and record streams."""
+"""Turning command-line input into request bodies, and rates into numbers."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import msgspec
 
 from ghl_async.errors import ConfigError
-from ghl_async.mapping import Record
 from ghl_async.mapping import transforms as t
 from ghl_async.mapping._rules import suggest
 from ghl_async.models import Body
 
-__all__ = ["body_from", "count_records", "parse_rate", "read_records"]
+__all__ = ["body_from", "parse_rate"]
 
 B = TypeVar("B", bound=Body)
 
@@ -81,61 +79,6 @@ def body_from(kind: type[B], fields: Sequence[str], json_file: str | None, **fix
         return msgspec.convert(wire, kind)
     except msgspec.ValidationError as err:
         raise ConfigError(f"bad body: {err}") from None
-
-
-def _suffix(path: str) -> str:
-    return "csv" if path == "-" else Path(path).suffix.lower().lstrip(".")
-
-
-def read_records(path: str) -> Iterator[Record]:
-    """Yield records from a CSV, JSON-lines (``.jsonl``/``.ndjson``) or JSON-array file.
-
-    CSV and JSON lines are read lazily, one record at a time.
-
-    Raises:
-        ConfigError: unreadable file, unknown suffix, or a line that is not a JSON object.
-    """
-    kind = _suffix(path)
-    if kind not in ("csv", "jsonl", "ndjson", "json"):
-        raise ConfigError(f"{path}: records come from .csv, .jsonl, .ndjson or .json files")
-    try:
-        handle = sys.stdin if path == "-" else open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
-    except OSError as err:
-        raise ConfigError(f"{path}: {err.strerror}") from None
-    try:
-        if kind == "csv":
-            yield from csv.DictReader(handle)
-        elif kind == "json":
-            data = json.load(handle)
-            if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-                raise ConfigError(f"{path}: a .json records file holds a list of objects")
-            yield from data
-        else:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ConfigError(f"{path}:{number}: invalid JSON: {err.msg}") from None
-                if not isinstance(record, dict):
-                    raise ConfigError(f"{path}:{number}: expected a JSON object per line")
-                yield record
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{path}:{err.lineno}: invalid JSON: {err.msg}") from None
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
-
-
-def count_records(path: str) -> int | None:
-    """How many records a file holds (for the progress bar's ETA); ``None`` for stdin."""
-    if path == "-":
-        return None
-    try:
-        return sum(1 for _ in read_records(path))
-    except ConfigError:
-        return None  # the real read reports the problem
 
 
 def parse_rate(text: str) -> tuple[int, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Literal, TextIO
 
 import msgspec
@@ -24,6 +24,7 @@ class ExitCode(enum.IntEnum):
     4     API error: HighLevel answered with another error (400, 404, 422, 5xx)
     5     quota: rate limit (429) after retries, or stopped near the daily quota
     6     network: no answer (connection refused, reset, timeout)
+    70    internal error: a bug in ghl-async; please report it (-vv shows the traceback)
     130   interrupted (Ctrl-C)
     ====  ========================================================================
     """
@@ -35,6 +36,7 @@ class ExitCode(enum.IntEnum):
     API = 4
     QUOTA = 5
     NETWORK = 6
+    INTERNAL = 70
     INTERRUPTED = 130
 
 
@@ -45,7 +47,7 @@ def _plain(value: object) -> object:
     return msgspec.to_builtins(value)
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, full: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -56,11 +58,19 @@ def _cell(value: object) -> str:
         text = msgspec.json.encode(value).decode()
     else:
         text = str(value)
-    return text if len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
+    return text if full or len(text) <= _MAX_CELL else text[: _MAX_CELL - 1] + "…"
 
 
-def render_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str] | None = None) -> str:
-    """Align ``rows`` under ``columns`` (default: every key, in order of first appearance)."""
+def render_table(
+    rows: Sequence[Mapping[str, object]],
+    columns: Sequence[str] | None = None,
+    *,
+    full: Collection[str] = (),
+) -> str:
+    """Align ``rows`` under ``columns`` (default: every key, in order of first appearance).
+
+    Cells are cut at 40 characters, except in the ``full`` columns (a failure's reason).
+    """
     if columns is None:
         seen: dict[str, None] = {}
         for row in rows:
@@ -68,7 +78,7 @@ def render_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str] | 
         columns = list(seen)
     if not rows or not columns:
         return "(none)"
-    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    cells = [[_cell(row.get(column), column in full) for column in columns] for row in rows]
     widths = [max(len(column), *(len(r[i]) for r in cells)) for i, column in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
@@ -81,6 +91,7 @@ def emit(
     *,
     output: OutputFormat = "json",
     columns: Sequence[str] | None = None,
+    full: Collection[str] = (),
 ) -> None:
     """Print ``data`` (Structs, lists of them, dicts) as indented JSON or as a table.
 
@@ -92,7 +103,7 @@ def emit(
         return
     if isinstance(plain, list):
         rows = [r if isinstance(r, dict) else {"value": r} for r in plain]
-        stream.write(render_table(rows, columns) + "\n")
+        stream.write(render_table(rows, columns, full=full) + "\n")
     elif isinstance(plain, dict):
         pairs = [
             {"field": k, "value": v} for k, v in plain.items() if columns is None or k in columns

@@ -186,6 +186,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--journal", metavar="PATH", help="resume file: a rerun skips records already done"
     )
     imp.add_argument("--fsync", action="store_true", help="fsync the journal after each record")
+    imp.add_argument(
+        "--force",
+        action="store_true",
+        help="use the journal although it was last used with another mapping or input",
+    )
+    imp.add_argument(
+        "--rejects",
+        metavar="FILE",
+        help="write the records that failed, as they were, with an import_error column "
+        "(same format as the input: fix them and import that file)",
+    )
+    imp.add_argument(
+        "--encoding",
+        default="utf-8-sig",
+        help="the input's text encoding (default utf-8-sig: UTF-8, with or without a BOM; "
+        "Excel on Windows writes cp1252)",
+    )
+    imp.add_argument(
+        "--loose-columns",
+        action="store_true",
+        help="match the mapping's column names ignoring case and spaces",
+    )
+    imp.add_argument(
+        "--max-field-size",
+        type=int,
+        default=131_072,
+        metavar="CHARS",
+        help="longest value accepted; longer ones fail their record (default 131072)",
+    )
+    imp.add_argument(
+        "--max-record-size",
+        type=int,
+        default=1_048_576,
+        metavar="CHARS",
+        help="longest record (CSV row, JSON line) accepted (default 1048576)",
+    )
     imp.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
     imp.add_argument(
         "--business",
@@ -204,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when the daily quota left falls to this many requests",
     )
     imp.add_argument(
-        "--dry-run", action="store_true", help="map and report bad records; send nothing"
+        "--dry-run",
+        action="store_true",
+        help="check the file and the mapping, report bad records; send nothing",
     )
 
     # -- tasks -----------------------------------------------------------------------------

@@ -18,12 +18,19 @@ One description, written in Python or loaded from a TOML/JSON file (the no-code 
 Bad values never stop a batch: :meth:`ContactMapping.map` returns the per-field
 :class:`MappingError` list of a record; a bad mapping file fails at load with
 :class:`~ghl_async.errors.ConfigError` naming the file, line and key.
+
+Files of records (CSV, JSON lines, JSON arrays) are read by :class:`RecordSource`, which gives
+each record its line; :meth:`ContactMapping.bind_columns` checks the mapping against the file's
+columns before anything is sent, and :func:`write_rejects` writes the records that failed, as
+they were, with the reason. Phone numbers need the ``phones`` extra (``phonenumbers``).
 """
 
 from ghl_async.mapping import transforms
+from ghl_async.mapping._columns import ColumnCheck, ColumnMatch
 from ghl_async.mapping._dates import DateOrder, parse_date
 from ghl_async.mapping._files import from_dict, load
-from ghl_async.mapping._phone import to_e164
+from ghl_async.mapping._phone import HAVE_PHONENUMBERS, to_e164
+from ghl_async.mapping._rejects import REASON_COLUMN, write_rejects
 from ghl_async.mapping._rules import (
     TARGETS,
     ContactMapping,
@@ -35,10 +42,21 @@ from ghl_async.mapping._rules import (
     TagRule,
     split_name,
 )
+from ghl_async.mapping._sources import (
+    RecordKind,
+    RecordSource,
+    SourceLimits,
+    SourceRecord,
+    SourceSummary,
+)
 from ghl_async.mapping.transforms import Transform, Value
 
 __all__ = [
+    "HAVE_PHONENUMBERS",
+    "REASON_COLUMN",
     "TARGETS",
+    "ColumnCheck",
+    "ColumnMatch",
     "ContactMapping",
     "CustomFieldRule",
     "DateOrder",
@@ -46,6 +64,11 @@ __all__ = [
     "MapResult",
     "MappingError",
     "Record",
+    "RecordKind",
+    "RecordSource",
+    "SourceLimits",
+    "SourceRecord",
+    "SourceSummary",
     "TagRule",
     "Transform",
     "Value",
@@ -55,4 +78,5 @@ __all__ = [
     "split_name",
     "to_e164",
     "transforms",
+    "write_rejects",
 ]

@@ -7,6 +7,7 @@ key path, with a suggestion when a name is misspelt.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -38,12 +39,24 @@ _TOP: Final = frozenset(
         "custom_field_prefix",
         "known_custom_fields",
         "require_one_of",
+        "match_columns",
         "fields",
         "custom_fields",
         "tags",
     ]
 )
-_FIELD: Final = frozenset({"from", "value", "default", "transforms", "required"})
+_FIELD: Final = frozenset(
+    {
+        "from",
+        "value",
+        "default",
+        "transforms",
+        "required",
+        "default_country",
+        "country_from",
+        "secret",
+    }
+)
 _CUSTOM: Final = _FIELD | {"key", "id"}
 _TAG: Final = frozenset({"from", "value", "split", "transforms"})
 _TOML_MISSING: Final = (
@@ -182,12 +195,18 @@ def _rule_parts(
     for key in ("value", "default"):
         if key in spec:
             parts[key] = reader.value(spec[key], (*path, key))
+    if "default_country" in spec:
+        country = reader.text(spec["default_country"], (*path, "default_country"))
+        parts["default_country"] = country
+    if "country_from" in spec:
+        parts["country_from"] = reader.texts(spec["country_from"], (*path, "country_from"))
     if "transforms" in spec:
         parts["transforms"] = _transforms(
             reader, spec["transforms"], (*path, "transforms"), country, order
         )
-    if "required" in spec:
-        parts["required"] = reader.boolean(spec["required"], (*path, "required"))
+    for key in ("required", "secret"):
+        if key in spec:
+            parts[key] = reader.boolean(spec[key], (*path, key))
     return parts
 
 
@@ -213,6 +232,9 @@ def from_dict(
     if order_raw not in ("MDY", "DMY"):
         r.fail(("date_order",), f"expected 'MDY' or 'DMY', not {order_raw!r}")
     order: DateOrder = "MDY" if order_raw == "MDY" else "DMY"
+    match_raw = r.text(data.get("match_columns", "exact"), ("match_columns",)).lower()
+    if match_raw not in ("exact", "loose"):
+        r.fail(("match_columns",), f"expected 'exact' or 'loose', not {match_raw!r}")
 
     fields: dict[str, FieldRule | str] = {}
     for name, spec in r.table(data.get("fields", {}), ("fields",)).items():
@@ -284,7 +306,7 @@ def from_dict(
     location = data.get("location_id")
     full_name = _full_name(r, data.get("full_name"), country, order)
     try:
-        return ContactMapping(
+        mapping = ContactMapping(
             fields=fields,
             custom_fields=custom,
             tags=tags,
@@ -295,9 +317,19 @@ def from_dict(
             date_order=order,
             require_one_of=cast("list[str]", require),
             location_id=r.text(location, ("location_id",)) if location else None,
+            match_columns="loose" if match_raw == "loose" else "exact",
         )
     except ConfigError as err:
         r.fail(_guess_path(str(err), data), str(err))
+    mapping.fingerprint = fingerprint(data)
+    return mapping
+
+
+def fingerprint(data: Mapping[str, object]) -> str:
+    """A hash of a decoded mapping file: the same rules give the same hash, whatever the
+    comments, spacing, key order or format (TOML or JSON)."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:20]
 
 
 def _full_name(

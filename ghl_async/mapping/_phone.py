@@ -1,236 +1,217 @@
-"""A small, honest E.164 normaliser: NANP in full, other countries by calling code and length.
+"""Phone numbers to E.164 through libphonenumber's rules (the optional ``phonenumbers`` package).
 
-This is not libphonenumber. It knows every assigned country calling code (so an international
-number with a bogus code is refused), checks the North American Numbering Plan properly (area
-code and exchange rules), strips national trunk prefixes for the countries in ``COUNTRIES`` and
-checks their national number lengths as ranges. It cannot tell whether a number in a range is
-actually allocated; HighLevel will still accept or refuse it.
+Numbering plans differ per country and change every year; Google's libphonenumber keeps them
+for every country, so we use its Python port rather than rules of our own. It is an optional
+extra (``pip install 'ghl-async[phones]'``, included in ``[cli]``): without it the package
+imports and works, and a mapping that normalises phones fails when it is built, with a
+:class:`~ghl_async.errors.ConfigError` that names the extra.
+
+How text is read (first valid reading wins; "valid" is libphonenumber's ``is_valid_number``:
+a real number range of that country, not just a plausible length):
+
+1. Text starting with ``+`` is international, and nothing else is tried.
+2. Otherwise, the national reading in the default country (per row, per rule or per mapping):
+   trunk prefixes (``0151 ...`` in Germany), the country's own exit code (``011`` in the US,
+   ``00`` in most others) and ``(0)`` after a country code are understood.
+3. Text starting with ``00`` or ``011`` is read as an exit code followed by a country code, in
+   any default country (a spreadsheet of US contacts still holds ``0044 20 7946 0958``).
+4. Text starting with another digit is read as a country code written without its ``+``
+   (``44 20 7946 0958``), but only when there is a default country whose reading failed: a
+   bare national number with no default country stays an error rather than a guess.
+
+An extension (``x45``, ``ext. 45``, ``#45``) is not part of an E.164 number, and HighLevel's
+``phone`` holds one number: by default it is dropped (the number is kept); with
+``extension="reject"`` the value is refused instead.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final, Literal
 
-__all__ = ["COUNTRIES", "Country", "resolve_country", "to_e164"]
+from ghl_async.errors import ConfigError
+from ghl_async.mapping._countries import country_code
 
+try:
+    import phonenumbers as _pn
 
-@dataclass(frozen=True, slots=True)
-class Country:
-    """Dialling facts for one country."""
+    HAVE_PHONENUMBERS = True
+except ImportError:  # pragma: no cover - the tests run with the extra; a subprocess test without
+    HAVE_PHONENUMBERS = False
 
-    code: str  # calling code without "+"
-    trunk: str = "0"  # national trunk prefix dropped after the country code ("" = none)
-    lengths: tuple[int, int] = (4, 13)  # national significant number, min..max digits
-    keep_trunk: bool = False  # Italy & co.: the leading 0 is part of the number
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
 
+__all__ = [
+    "HAVE_PHONENUMBERS",
+    "PHONES_MISSING",
+    "ExtensionPolicy",
+    "require_phonenumbers",
+    "resolve_country",
+    "to_e164",
+]
 
-_NANP = Country("1", trunk="1", lengths=(10, 10))
-_NANP_MEMBERS = "US CA PR GU VI AS MP BS BB AI AG VG KY BM GD TC MS SX LC DM VC DO TT KN JM"
+ExtensionPolicy = Literal["drop", "reject"]
+"""What to do with ``x45``: keep the number and ``"drop"`` the extension, or ``"reject"``."""
 
-# ISO 3166 alpha-2 -> dialling facts. NANP members share +1 and the same rules.
-COUNTRIES: Final[dict[str, Country]] = {
-    **dict.fromkeys(_NANP_MEMBERS.split(), _NANP),
-    "GB": Country("44", lengths=(9, 10)),
-    "IE": Country("353", lengths=(7, 9)),
-    "FR": Country("33", lengths=(9, 9)),
-    "DE": Country("49", lengths=(6, 13)),
-    "ES": Country("34", trunk="", lengths=(9, 9)),
-    "IT": Country("39", lengths=(6, 11), keep_trunk=True),
-    "SM": Country("378", lengths=(6, 10), keep_trunk=True),
-    "VA": Country("39", lengths=(6, 11), keep_trunk=True),
-    "PT": Country("351", trunk="", lengths=(9, 9)),
-    "NL": Country("31", lengths=(9, 9)),
-    "BE": Country("32", lengths=(8, 9)),
-    "LU": Country("352", trunk="", lengths=(4, 11)),
-    "CH": Country("41", lengths=(9, 9)),
-    "AT": Country("43", lengths=(4, 13)),
-    "DK": Country("45", trunk="", lengths=(8, 8)),
-    "SE": Country("46", lengths=(6, 9)),
-    "NO": Country("47", trunk="", lengths=(8, 8)),
-    "FI": Country("358", lengths=(5, 12)),
-    "IS": Country("354", trunk="", lengths=(7, 7)),
-    "EE": Country("372", trunk="", lengths=(7, 8)),
-    "LV": Country("371", trunk="", lengths=(8, 8)),
-    "LT": Country("370", trunk="8", lengths=(8, 8)),
-    "PL": Country("48", trunk="", lengths=(9, 9)),
-    "CZ": Country("420", trunk="", lengths=(9, 9)),
-    "SK": Country("421", lengths=(9, 9)),
-    "HU": Country("36", trunk="06", lengths=(8, 9)),
-    "SI": Country("386", lengths=(8, 8)),
-    "HR": Country("385", lengths=(8, 9)),
-    "RS": Country("381", lengths=(8, 9)),
-    "RO": Country("40", lengths=(9, 9)),
-    "GR": Country("30", trunk="", lengths=(10, 10)),
-    "TR": Country("90", lengths=(10, 10)),
-    "RU": Country("7", trunk="8", lengths=(10, 10)),
-    "KZ": Country("7", trunk="8", lengths=(10, 10)),
-    "UA": Country("380", lengths=(9, 9)),
-    "IL": Country("972", lengths=(8, 9)),
-    "AE": Country("971", lengths=(8, 9)),
-    "SA": Country("966", lengths=(9, 9)),
-    "EG": Country("20", lengths=(8, 10)),
-    "MA": Country("212", lengths=(9, 9)),
-    "NG": Country("234", lengths=(8, 10)),
-    "KE": Country("254", lengths=(9, 9)),
-    "ZA": Country("27", lengths=(9, 9)),
-    "IN": Country("91", lengths=(10, 10)),
-    "PK": Country("92", lengths=(9, 10)),
-    "BD": Country("880", lengths=(8, 10)),
-    "CN": Country("86", lengths=(9, 11)),
-    "HK": Country("852", trunk="", lengths=(8, 8)),
-    "TW": Country("886", lengths=(8, 9)),
-    "JP": Country("81", lengths=(9, 10)),
-    "KR": Country("82", lengths=(8, 10)),
-    "SG": Country("65", trunk="", lengths=(8, 8)),
-    "MY": Country("60", lengths=(9, 10)),
-    "TH": Country("66", lengths=(8, 9)),
-    "VN": Country("84", lengths=(9, 10)),
-    "PH": Country("63", lengths=(8, 10)),
-    "ID": Country("62", lengths=(8, 12)),
-    "AU": Country("61", lengths=(9, 9)),
-    "NZ": Country("64", lengths=(8, 10)),
-    "MX": Country("52", trunk="", lengths=(10, 10)),
-    "BR": Country("55", lengths=(10, 11)),
-    "AR": Country("54", lengths=(10, 11)),
-    "CL": Country("56", trunk="", lengths=(9, 9)),
-    "CO": Country("57", trunk="", lengths=(10, 10)),
-    "PE": Country("51", lengths=(8, 9)),
-    "VE": Country("58", lengths=(10, 10)),
+PHONES_MISSING: Final = (
+    "normalising phone numbers needs the 'phonenumbers' package (libphonenumber's rules): "
+    "pip install 'ghl-async[phones]' (or 'ghl-async[cli]' for the command line)"
+)
+_EXIT_CODE: Final = re.compile(r"^\(?(?:00|011)\)?[\s.\-/]*(?=\d)")
+_REASONS: Final = {
+    0: "unknown country calling code",  # INVALID_COUNTRY_CODE
+    1: "not a phone number",  # NOT_A_NUMBER
+    2: "too short after the exit code",  # TOO_SHORT_AFTER_IDD
+    3: "too short",  # TOO_SHORT_NSN
+    4: "too long",  # TOO_LONG
 }
 
-# Every assigned ITU-T E.164 country calling code. The codes are prefix-free, so a number's
-# code is the one prefix of its digits found here.
-_CALLING_CODES: Final = frozenset(
-    """
-    1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58
-    60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98
-    211 212 213 216 218 220 221 222 223 224 225 226 227 228 229 230 231 232 233 234 235
-    236 237 238 239 240 241 242 243 244 245 246 247 248 249 250 251 252 253 254 255 256
-    257 258 260 261 262 263 264 265 266 267 268 269 290 291 297 298 299
-    350 351 352 353 354 355 356 357 358 359 370 371 372 373 374 375 376 377 378 379 380
-    381 382 383 385 386 387 389 420 421 423
-    500 501 502 503 504 505 506 507 508 509 590 591 592 593 594 595 596 597 598 599
-    670 672 673 674 675 676 677 678 679 680 681 682 683 685 686 687 688 689 690 691 692
-    850 852 853 855 856 880 886
-    960 961 962 963 964 965 966 967 968 970 971 972 973 974 975 976 977
-    992 993 994 995 996 998
-    """.split()  # noqa: SIM905 - a table of 200 codes reads better as text
-)
-_BY_CODE: Final[dict[str, Country]] = {}
-for _country in COUNTRIES.values():
-    _BY_CODE.setdefault(_country.code, _country)
 
-# Extensions have no place in E.164; HighLevel's phone field cannot hold them, so they are cut.
-_EXTENSION = re.compile(r"\s*(?:#|x|ext\.?|extension)\s*\d+\s*$", re.IGNORECASE)
-_ALLOWED = re.compile(r"^\+?[\d\s().\-/]+$")
-
-
-def resolve_country(country: str) -> Country:
-    """Look up a default country given as ISO alpha-2 (``"US"``) or calling code (``"+44"``).
+def require_phonenumbers() -> None:
+    """Check that the ``phonenumbers`` package is installed.
 
     Raises:
-        ValueError: the country is not in the table.
+        ConfigError: it is not; the message names the extra to install.
     """
+    if not HAVE_PHONENUMBERS:  # pragma: no cover - covered in a subprocess without the package
+        raise ConfigError(PHONES_MISSING)
+
+
+def resolve_country(country: str) -> str:
+    """The region (ISO code) of a country given as ``"GB"``, ``"gb"``, ``"+44"`` or a name.
+
+    Raises:
+        ConfigError: ``phonenumbers`` is not installed.
+        ValueError: no such country, or one without a numbering plan of its own.
+    """
+    require_phonenumbers()
     text = country.strip()
-    if text.startswith("+"):
-        code = text[1:]
-        if code in _BY_CODE:
-            return _BY_CODE[code]
-        if code in _CALLING_CODES:
-            return Country(code)
-        raise ValueError(f"unknown calling code {text!r}")
-    found = COUNTRIES.get(text.upper())
-    if found is None:
+    if text.startswith("+") and text[1:].isdigit():
+        region = _pn.region_code_for_country_code(int(text[1:]))
+        if region in ("ZZ", "001"):  # unassigned, or non-geographic (+800, +882, ...)
+            raise ValueError(f"{text!r} is not the calling code of a country")
+        return region
+    code = country_code(text)
+    if code is None and len(text) == 2 and text.upper() in _pn.SUPPORTED_REGIONS:
+        code = text.upper()  # a region libphonenumber knows beyond HighLevel's list (SS, XK)
+    if code is None:
         raise ValueError(
-            f"unknown country {country!r}: use an ISO code from the table "
-            "(US, GB, DE, ...) or a calling code like '+44'"
+            f"unknown country {country!r}: use an ISO code (US, GB, DE, ...), a country name "
+            "or a calling code like '+44'"
         )
-    return found
+    if code not in _pn.SUPPORTED_REGIONS:
+        raise ValueError(f"{code} has no telephone numbering plan of its own")
+    return code
 
 
-def _split_code(digits: str) -> tuple[str, str] | None:
-    for size in (1, 2, 3):
-        if digits[:size] in _CALLING_CODES:
-            return digits[:size], digits[size:]
-    return None
+def _parse(text: str, region: str | None) -> PhoneNumber | str:
+    """A parsed number, or the reason it does not parse."""
+    try:
+        return _pn.parse(text, region)
+    except _pn.NumberParseException as err:
+        return _REASONS.get(int(err.error_type), "not a phone number")
 
 
-def _check_nanp(national: str) -> None:
-    if len(national) != 10:
-        raise ValueError(f"a North American number has 10 digits, this one has {len(national)}")
-    area, exchange = national[:3], national[3:6]
-    if area[0] in "01":
-        raise ValueError(f"area code {area} cannot start with {area[0]}")
-    if area[1:] == "11":
-        raise ValueError(f"{area} is a service code, not an area code")
-    if exchange[0] in "01":
-        raise ValueError(f"exchange {exchange} cannot start with {exchange[0]}")
+def _lengths(region: str) -> str:
+    meta = _pn.PhoneMetadata.metadata_for_region(region)
+    lengths = sorted(meta.general_desc.possible_length) if meta and meta.general_desc else []
+    if not lengths:
+        return ""
+    if lengths == list(range(lengths[0], lengths[-1] + 1)) and len(lengths) > 2:
+        return f"{lengths[0]}-{lengths[-1]}"
+    if len(lengths) == 1:
+        return str(lengths[0])
+    return ", ".join(map(str, lengths[:-1])) + f" or {lengths[-1]}"
 
 
-def _check_national(code: str, national: str) -> None:
-    if code == "1":
-        _check_nanp(national)
-        return
-    country = _BY_CODE.get(code)
-    low, high = country.lengths if country else (4, 14)
-    if not low <= len(national) <= high:
-        span = f"{low}" if low == high else f"{low}-{high}"
-        raise ValueError(f"+{code} numbers have {span} digits after the code, not {len(national)}")
-    if len(code) + len(national) > 15:
-        raise ValueError("longer than the 15 digits E.164 allows")
+def _invalid(number: PhoneNumber) -> str:
+    """Why a parsed number is not valid, in words."""
+    code = number.country_code or 0
+    regions = _pn.region_codes_for_country_code(code)
+    region = regions[0] if regions else None
+    where = f"+{code}"
+    if region and region != "001":
+        where += f" ({region})"
+    digits = len(_pn.national_significant_number(number))
+    possible = _pn.is_possible_number_with_reason(number)
+    usual = _lengths(region) if region and region != "001" else ""
+    expected = f"; {where} numbers have {usual} digits after the country code" if usual else ""
+    if possible == _pn.ValidationResult.INVALID_COUNTRY_CODE:
+        return f"unknown country calling code +{code}"
+    if possible == _pn.ValidationResult.TOO_SHORT:
+        return f"too short for {where}: {digits} digits{expected}"
+    if possible == _pn.ValidationResult.TOO_LONG:
+        return f"too long for {where}: {digits} digits{expected}"
+    if possible == _pn.ValidationResult.INVALID_LENGTH:
+        return f"{digits} digits is not a length {where} uses{expected}"
+    if possible == _pn.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        local = "a local number without its area code?"
+        return f"too short for {where}: {digits} digits, {local}{expected}"
+    return f"not a number in the numbering plan of {where} (no such area code or range)"
 
 
-def _international(digits: str) -> str:
-    split = _split_code(digits)
-    if split is None:
-        raise ValueError(f"unknown country calling code in +{digits[:3]}…")
-    code, national = split
-    _check_national(code, national)
-    return f"+{code}{national}"
+def _readings(text: str, region: str | None) -> list[tuple[str, str | None]]:
+    """The texts to try, in order, each with the region to read it in."""
+    if text.startswith("+"):
+        return [(text, None)]
+    readings: list[tuple[str, str | None]] = []
+    if region is not None:
+        readings.append((text, region))
+    exit_code = _EXIT_CODE.match(text)
+    if exit_code:
+        readings.append(("+" + text[exit_code.end() :], None))
+    elif region is not None and text[:1].isdigit() and text[0] != "0":
+        readings.append(("+" + text, None))
+    return readings
 
 
-def to_e164(text: str, default_country: str | Country | None = None) -> str:
-    """Normalise a phone number to E.164 (``+14155550123``).
+def normalise(text: str, region: str | None, extension: ExtensionPolicy = "drop") -> str:
+    """Read ``text`` as a phone number (see the module docstring) and return it in E.164.
 
-    Numbers written with ``+`` or an international prefix (``00``, and ``011`` in North America)
-    are read as international; others are national numbers of ``default_country``.
+    ``region`` is an ISO code from :func:`resolve_country`.
 
     Raises:
-        ValueError: with the reason the text is not a usable phone number.
+        ValueError: no reading is a valid number; the text says why.
     """
-    raw = _EXTENSION.sub("", text.strip())
+    raw = text.strip()
     if not raw:
         raise ValueError("empty phone number")
-    if not _ALLOWED.match(raw) or raw.count("+") > 1:
-        raise ValueError("not a phone number (unexpected characters)")
-    digits = re.sub(r"\D", "", raw)
-    if not digits:
-        raise ValueError("not a phone number (no digits)")
-    if raw.startswith("+"):
-        return _international(digits)
-    country = (
-        resolve_country(default_country) if isinstance(default_country, str) else default_country
-    )
-    if digits.startswith("00") and (country is None or country.code != "1"):
-        return _international(digits[2:])
-    if country is None:
-        raise ValueError("no country code (start with '+', or set a default country)")
-    if country.code == "1":
-        if digits.startswith("011"):
-            return _international(digits[3:])
-        if len(digits) == 11 and digits.startswith("1"):
-            digits = digits[1:]
-        _check_nanp(digits)
-        return f"+1{digits}"
-    national = digits
-    if len(national) > country.lengths[1] + len(country.trunk) and national.startswith(
-        country.code
-    ):
-        # "44 20 7946 0958" typed without the "+": the code is already there.
-        return _international(national)
-    if country.trunk and not country.keep_trunk and national.startswith(country.trunk):
-        national = national[len(country.trunk) :]
-    _check_national(country.code, national)
-    return f"+{country.code}{national}"
+    readings = _readings(raw, region)
+    if not readings:
+        raise ValueError("no country code: write it with '+', or set a default country")
+    reasons: list[str] = []
+    for candidate, where in readings:
+        parsed = _parse(candidate, where)
+        if isinstance(parsed, str):
+            reasons.append(parsed)
+            continue
+        if not _pn.is_valid_number(parsed):
+            reasons.append(_invalid(parsed))
+            continue
+        if parsed.extension and extension == "reject":
+            raise ValueError(
+                f"has an extension ({parsed.extension}), and HighLevel's phone holds one number"
+            )
+        return _pn.format_number(parsed, _pn.PhoneNumberFormat.E164)
+    # One reason, from the reading the writer most likely meant: the international one when
+    # the text starts with an exit code, else the default country's. A bare-country-code
+    # reading is a guess; its reason would only confuse.
+    raise ValueError(reasons[-1] if _EXIT_CODE.match(raw) else reasons[0])
+
+
+def to_e164(
+    text: str, default_country: str | None = None, *, extension: ExtensionPolicy = "drop"
+) -> str:
+    """Normalise a phone number to E.164 (``+14155550123``) by libphonenumber's rules.
+
+    ``default_country`` (``"US"``, ``"+44"``, ``"Germany"``) is how numbers without a country
+    code are read. See :mod:`ghl_async.mapping._phone` for the readings tried.
+
+    Raises:
+        ValueError: with the reason the text is not a valid phone number, or the country is
+            unknown.
+        ConfigError: the ``phonenumbers`` package is not installed.
+    """
+    region = resolve_country(default_country) if default_country else None
+    return normalise(text, region, extension)

@@ -2,28 +2,39 @@
 
 A transform takes a value and returns the new one, or raises ``ValueError`` whose text is the
 reason the record's value is unusable; the mapping turns that into a per-record
-:class:`~ghl_async.mapping.MappingError`. In mapping files a transform is named by a string,
+:class:`~ghl_async.mapping.MappingError` (any other exception of a custom transform fails that
+record too, naming the exception). In mapping files a transform is named by a string,
 ``"name"`` or ``"name:argument"`` (``"phone:GB"``, ``"split:;"``, ``"date:%d.%m.%Y"``), or by a
-one-key table for arguments that are tables (``{ map = { M = "male", F = "female" } }``).
-Any ``Callable[[Value], Value]`` works as a transform in Python.
+one-key table for arguments that are tables (``{ map = { M = "male", F = "female" } }``,
+``{ phone = { country = "GB", extension = "reject" } }``). Any ``Callable[[Value], Value]``
+works as a transform in Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Final
 
 from ghl_async.mapping._dates import DateOrder, parse_date
-from ghl_async.mapping._phone import resolve_country, to_e164
+from ghl_async.mapping._phone import (
+    ExtensionPolicy,
+    normalise,
+    require_phonenumbers,
+    resolve_country,
+)
 
 __all__ = [
+    "MAX_EXACT",
     "NAMES",
     "PARTICLES",
+    "PhoneTransform",
     "Transform",
     "Value",
     "boolean",
+    "check_number",
     "collapse",
     "date",
     "digits",
@@ -145,21 +156,74 @@ def email() -> Transform:
     return _on_text("email", _email)
 
 
-def phone(default_country: str | None = None) -> Transform:
+class PhoneTransform(Transform):
+    """The ``phone`` step: E.164 by libphonenumber's rules, national numbers read in a country.
+
+    A rule with a country column swaps the country per record (:meth:`in_country`).
+    """
+
+    __slots__ = ("_by_country", "country", "extension", "region")
+
+    def __init__(self, country: str | None = None, *, extension: ExtensionPolicy = "drop") -> None:
+        require_phonenumbers()
+        self.country = country
+        self.region = resolve_country(country) if country else None
+        self.extension: ExtensionPolicy = extension
+        self._by_country: dict[str, Transform] = {}
+        region = self.region
+
+        def convert(text: str) -> str:
+            try:
+                return normalise(text, region, extension)
+            except ValueError as err:
+                raise ValueError(f"bad phone {text.strip()!r}: {err}") from None
+
+        super().__init__("phone", lambda value: convert(_text(value)))
+
+    def in_country(self, country: str) -> Transform:
+        """This step with national numbers read in ``country`` (a code, a name or ``+44``).
+
+        An unknown country is an error only for numbers that need one (no ``+``).
+        """
+        found = self._by_country.get(country)
+        if found is None:
+            found = self._by_country[country] = self._in_country(country)
+            if len(self._by_country) > 1000:  # a column of junk must not grow this forever
+                self._by_country.clear()
+        return found
+
+    def _in_country(self, country: str) -> Transform:
+        try:
+            return PhoneTransform(country, extension=self.extension)
+        except ValueError as err:
+            problem = str(err)
+        international = PhoneTransform(None, extension=self.extension)
+
+        def convert(value: Value) -> Value:
+            try:
+                return international(value)
+            except ValueError:
+                raise ValueError(f"bad phone {_text(value).strip()!r}: {problem}") from None
+
+        return Transform("phone", convert)
+
+    def __repr__(self) -> str:
+        return f"PhoneTransform({self.country!r})"
+
+
+def phone(
+    default_country: str | None = None, *, extension: ExtensionPolicy = "drop"
+) -> PhoneTransform:
     """Normalise a phone number to E.164; national numbers are read in ``default_country``.
+
+    The rules are libphonenumber's (the ``phones`` extra); see :mod:`ghl_async.mapping._phone`
+    for how text is read. An extension is dropped, or refused with ``extension="reject"``.
 
     Raises:
         ValueError: ``default_country`` is unknown (when the transform is built).
+        ConfigError: the ``phonenumbers`` package is not installed.
     """
-    country = resolve_country(default_country) if default_country else None
-
-    def normalise(text: str) -> str:
-        try:
-            return to_e164(text, country)
-        except ValueError as err:
-            raise ValueError(f"bad phone {text.strip()!r}: {err}") from None
-
-    return _on_text("phone", normalise)
+    return PhoneTransform(default_country, extension=extension)
 
 
 def date(*formats: str, order: DateOrder = "MDY") -> Transform:
@@ -184,17 +248,37 @@ def date(*formats: str, order: DateOrder = "MDY") -> Transform:
     return _on_text("date", convert)
 
 
+# Beyond 2**53 a JSON number is not exact in JavaScript, and HighLevel's API is JavaScript
+# (its NestJS-style errors show it): a bigger number would be stored as a different one.
+MAX_EXACT: Final = 2**53
+
+
 def _number(text: str) -> int | float:
     # Forms write money and counts with symbols and thousands separators: "$1,200.50".
     cleaned = re.sub(r"[\s$€£¥,_]", "", text)
+    if len(cleaned) > 40:
+        raise ValueError(f"not a number HighLevel can store: {len(cleaned)} characters")
     try:
-        return int(cleaned)
+        value: int | float = int(cleaned)
     except ValueError:
-        pass
-    try:
-        return float(cleaned)
-    except ValueError:
-        raise ValueError(f"not a number: {text.strip()!r}") from None
+        try:
+            value = float(cleaned)
+        except ValueError:
+            raise ValueError(f"not a number: {text.strip()!r}") from None
+    check_number(value)
+    return value
+
+
+def check_number(value: int | float) -> None:
+    """Refuse what JSON cannot carry exactly: NaN, infinities, integers beyond 2**53.
+
+    Raises:
+        ValueError: with the reason.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    if isinstance(value, int) and abs(value) > MAX_EXACT:
+        raise ValueError("a number beyond 2**53, which HighLevel cannot store exactly")
 
 
 def number() -> Transform:
@@ -317,6 +401,17 @@ def from_spec(
         ):
             raise ValueError("'map' takes a table of value = replacement")
         return map_values({str(k): v for k, v in table_arg.items()})
+    if name == "phone" and isinstance(table_arg, Mapping):
+        unknown = set(table_arg) - {"country", "extension"}
+        if unknown:
+            raise ValueError(f"'phone' takes 'country' and 'extension', not {sorted(unknown)}")
+        country = table_arg.get("country", default_country)
+        extension = table_arg.get("extension", "drop")
+        if country is not None and not isinstance(country, str):
+            raise ValueError("'phone' country is a code, a name or a calling code like '+44'")
+        if extension not in ("drop", "reject"):
+            raise ValueError("'phone' extension is 'drop' or 'reject'")
+        return phone(country, extension="drop" if extension == "drop" else "reject")
     if isinstance(table_arg, str):
         return from_spec(
             f"{name}:{table_arg}", default_country=default_country, date_order=date_order
