@@ -61,7 +61,8 @@ async def connected(
             auth=StaticToken(fake.private_token, location_id=fake.location_id),
             location_id=fake.location_id,
             base_url=fake.base_url,
-            rate_limit=client_rule,
+            # No client-side limit unless a test asks, but the server's counters are kept.
+            rate_limit=client_rule if client_rule is not None else RateLimit.unlimited(),
             backoff_base=0.001,
             backoff_max=0.005,
             max_retries=3,
