@@ -333,6 +333,20 @@ async def test_stops_cleanly_when_the_daily_quota_is_nearly_spent(tmp_path: Path
     assert distinct_emails(fake) == (200, 200)
 
 
+async def test_a_spent_quota_stops_the_run_without_retrying_each_record() -> None:
+    # No reserve: the quota runs out mid-run. DailyQuotaExceeded is raised at once by the
+    # client and ends the run; no record is retried against it.
+    async with connected(daily_limit=30) as (fake, ghl):
+        report = await upsert_contacts(
+            ghl, records(100), MAPPING, quota_reserve=0, concurrency=4, retry_delay=5.0
+        )
+        assert report.stopped == "quota"
+        assert report.created == 30
+        assert fake.count(operation="contacts.upsert") <= 30 + 4  # a 429 per worker at most
+        assert {f.status for f in report.failed} <= {429}
+    assert distinct_emails(fake) == (30, 30)
+
+
 async def test_bad_settings_fail_before_sending() -> None:
     async with connected() as (_, ghl):
         bad: list[dict[str, object]] = [
