@@ -50,38 +50,32 @@ async def read_body(
     """
     try:
         coding = response.headers.get("Content-Encoding") if inflate else None
-        if coding is None:
-            return await _read_plain(response, limit, operation, keep_prefix)
-        coding = coding.strip().lower()
-        if coding in ("", "identity"):
-            return await _read_plain(response, limit, operation, keep_prefix)
-        if coding in _GZIP or coding == "deflate":
-            return await _read_inflated(response, coding, limit, operation, keep_prefix)
-        raise aiohttp.ClientPayloadError(f"cannot decode Content-Encoding {coding!r}")
+        if coding is not None:
+            coding = coding.strip().lower()
+            if coding in _GZIP or coding == "deflate":
+                return await _read_inflated(response, coding, limit, operation, keep_prefix)
+            if coding not in ("", "identity"):
+                raise aiohttp.ClientPayloadError(f"cannot decode Content-Encoding {coding!r}")
+        # On every request: the same loop as aiohttp's own StreamReader.read(), plus the
+        # count, inline (no coroutine of its own).
+        content = response.content
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > limit:
+                raise _too_large(response, chunks, limit, operation, keep_prefix)
+        if len(chunks) == 1:
+            return chunks[0]
+        return b"".join(chunks)
     except BaseException:
         # An unread or broken body: the connection cannot be reused.
         response.close()
         raise
-
-
-async def _read_plain(
-    response: aiohttp.ClientResponse, limit: int, operation: str, keep_prefix: bool
-) -> bytes:
-    # The same loop as aiohttp's own StreamReader.read(), plus the count.
-    content = response.content
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await content.readany()
-        if not chunk:
-            break
-        size += len(chunk)
-        chunks.append(chunk)
-        if size > limit:
-            raise _too_large(response, chunks, limit, operation, keep_prefix)
-    if len(chunks) == 1:
-        return chunks[0]
-    return b"".join(chunks)
 
 
 async def _read_inflated(

@@ -151,6 +151,9 @@ class Client:
         reconcile_writes: after an ambiguous failure of a create, look the object up by its
             natural key (return it if found, resend if certainly absent) instead of raising
             ``AmbiguousWriteError`` at once (see :mod:`ghl_async.reconcile`).
+        reconcile_settle: seconds after a timed-out create (or a 504) during which a lookup
+            that finds nothing is repeated before it is believed: the server may still be
+            applying the request (default 10 s, or the request timeout if longer).
         max_response_size: the largest response body read, in bytes after gzip/deflate;
             larger ones raise ``ResponseTooLargeError`` (default 32 MiB).
         session: an ``aiohttp.ClientSession`` to use; it is never closed by the client.
@@ -179,6 +182,7 @@ class Client:
         retry_after_cap: float = defaults.RETRY_AFTER_CAP,
         rate_limit: RateLimit | Unlimited | RateBudget | None = _DEFAULT_RATE_LIMIT,
         reconcile_writes: bool = defaults.RECONCILE_WRITES,
+        reconcile_settle: float = defaults.RECONCILE_SETTLE,
         max_response_size: int = defaults.MAX_RESPONSE_SIZE,
         session: aiohttp.ClientSession | None = None,
         connector_limit: int | None = None,
@@ -257,6 +261,7 @@ class Client:
             timeout=self._transport.timeout,
             retry=policy,
             reconcile=reconcile_writes,
+            settle=_number("reconcile_settle", reconcile_settle),
         )
         self._root = True
         self.contacts = Contacts(self._session)
@@ -310,6 +315,7 @@ class Client:
         backoff_max: float | UnsetType = UNSET,
         retry_after_cap: float | UnsetType = UNSET,
         reconcile_writes: bool | UnsetType = UNSET,
+        reconcile_settle: float | UnsetType = UNSET,
     ) -> Client:
         """Return a sibling with other per-call options, sharing session, buckets and tokens.
 
@@ -330,6 +336,8 @@ class Client:
                                 retry_after_cap),
             reconcile=session.reconcile if reconcile_writes is UNSET
             else _flag("reconcile_writes", reconcile_writes),
+            settle=session.settle if reconcile_settle is UNSET
+            else _number("reconcile_settle", reconcile_settle),
         )  # fmt: skip
         sibling.contacts = Contacts(sibling._session)
         return sibling

@@ -21,6 +21,9 @@ BACKOFF_MAX: Final = 30.0
 RETRY_AFTER_CAP: Final = 60.0  # a server asking to wait longer than this gets an error at once
 # Exactly-once creates: after an ambiguous failure, look the object up before resending.
 RECONCILE_WRITES: Final = True
+# After a create timed out, "not found" is believed only once it held this long (or the
+# request timeout, if longer): the server may still be applying the request.
+RECONCILE_SETTLE: Final = 10.0
 
 # HighLevel's burst rule: 100 requests per 10 s per app per location (or company).
 RATE_LIMIT_REQUESTS: Final = 100

@@ -27,10 +27,11 @@ or only an older contact with search, which lags, showing nothing newer): only t
 
 A create that timed out (or got a 504, or HighLevel's "Command timed out") may still be
 running on the server, and be applied after a first lookup found nothing. Absence is
-therefore trusted only once it holds :data:`SETTLE` seconds (or the request timeout, if
-longer) after the failure: the lookups repeat with growing pauses (0.25 s, 0.5 s, 1 s, ...)
-until then, and return what they find as soon as they find it. A reset or a 500/502/503
-comes from a server that has finished with the request: one lookup decides.
+therefore trusted only once it has held ``Client(reconcile_settle=...)`` seconds (10 by
+default, or the request timeout if longer) after the failure: the lookups repeat with growing
+pauses (0.25 s, 0.5 s, 1 s, ...) until then, and return what they find as soon as they find
+it. A reset or a 500/502/503 comes from a server that has finished with the request: one
+lookup decides.
 
 "Created since the attempt began" compares the server's ``dateAdded`` with our clock. The
 server's ``Date`` header on the lookup's answer bounds the offset between the two clocks (it
@@ -70,7 +71,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CLOCK_MARGIN",
     "NO_DATE_MARGIN",
-    "SETTLE",
     "Claimed",
     "Verdict",
     "clock_offset",
@@ -92,8 +92,6 @@ T = TypeVar("T")
 CLOCK_MARGIN: Final = 5.0
 # Seconds allowed between our clock and HighLevel's when no Date header came back.
 NO_DATE_MARGIN: Final = 300.0
-# Seconds after a timed-out create during which "not found" may only mean "not yet".
-SETTLE: Final = 10.0
 # The first pause between two lookups of a settling create; it doubles each time.
 SETTLE_STEP: Final = 0.25
 

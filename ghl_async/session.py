@@ -61,7 +61,7 @@ from ghl_async.ratelimit import (
     Unlimited,
     header_count,
 )
-from ghl_async.reconcile import SETTLE, Claimed, clock_offset, created_id, reconcile
+from ghl_async.reconcile import Claimed, clock_offset, created_id, reconcile
 from ghl_async.retry import Outcome, RetryPolicy, decide, outcome_of, parse_retry_after
 from ghl_async.routes import IfBodyFlag, Route, WritePolicy
 
@@ -367,7 +367,7 @@ class Transport:
 class Session:
     """One sibling's view of the shared :class:`Transport`: options plus the pipeline."""
 
-    __slots__ = ("location_id", "reconcile", "retry", "timeout", "transport")
+    __slots__ = ("location_id", "reconcile", "retry", "settle", "timeout", "transport")
 
     def __init__(
         self,
@@ -377,12 +377,14 @@ class Session:
         timeout: aiohttp.ClientTimeout,
         retry: RetryPolicy,
         reconcile: bool = defaults.RECONCILE_WRITES,
+        settle: float = defaults.RECONCILE_SETTLE,
     ) -> None:
         self.transport = transport
         self.location_id = location_id
         self.timeout = timeout
         self.retry = retry
         self.reconcile = reconcile
+        self.settle = settle
 
     def location(self, location_id: str | None) -> str:
         """``location_id`` if given (validated), else the client's; one is required."""
@@ -653,7 +655,7 @@ class Session:
                     location,
                     started,
                     applied=outcome.undecodable,
-                    settle_until=_settle_until(outcome, timeout),
+                    settle_until=_settle_until(outcome, timeout, self.settle),
                 )
                 cause = _cause(outcome, failure)
                 if verdict.kind == "found":
@@ -738,12 +740,14 @@ def _status_outcome(
     return Outcome(status=status, retry_after=retry_after), error
 
 
-def _settle_until(outcome: Outcome, timeout: aiohttp.ClientTimeout) -> float | None:
+def _settle_until(
+    outcome: Outcome, timeout: aiohttp.ClientTimeout, settle: float
+) -> float | None:
     """Until when a failed create may still be applied by a server that is still at it."""
     if not (outcome.timeout or outcome.status == 504 or outcome.command_timeout):
         return None  # a reset or a 500/502/503: the server is done with the request
     waited = timeout.total or timeout.sock_read or defaults.TIMEOUT_TOTAL
-    return time.time() + max(SETTLE, waited)
+    return time.time() + max(settle, waited)
 
 
 def _cause(outcome: Outcome, failure: BaseException) -> str:

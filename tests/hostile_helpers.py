@@ -59,6 +59,7 @@ class Rule:
     mangle: Mangle | None
     times: int | None
     late: float = 0.0
+    answer: Answer | None = None
     hits: int = 0
 
 
@@ -157,13 +158,15 @@ class Proxy:
         *,
         times: int | None = 1,
         late: float = 0.0,
+        answer: Answer | None = None,
     ) -> Rule:
         """Mangle the next ``times`` answers to ``method`` on paths matching ``path`` (regex).
 
         ``late``: hand the request to the fake only after this many seconds, whether or not
-        the client is still waiting (the server applies it late).
+        the client is still waiting (the server applies it late). ``answer``: never hand it
+        to the fake (nothing is applied); answer this instead (after ``late`` seconds).
         """
-        rule = Rule(method, re.compile(path), mangle, times, late)
+        rule = Rule(method, re.compile(path), mangle, times, late, answer)
         self.rules.append(rule)
         return rule
 
@@ -181,7 +184,10 @@ class Proxy:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         rule = self._take(request)
-        if rule is not None and rule.late:
+        if rule is not None and rule.answer is not None:
+            await asyncio.sleep(rule.late)
+            answer = rule.answer
+        elif rule is not None and rule.late:
             # Shielded: the client going away must not stop the request reaching the fake.
             answer = await asyncio.shield(self._late(rule.late, request, body))
         else:

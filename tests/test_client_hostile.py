@@ -23,6 +23,7 @@ from ghl_async.auth import AiohttpTokenTransport, MemoryTokenStore
 from ghl_async.errors import (
     AuthenticationError,
     DecodeError,
+    GHLError,
     ResponseTooLargeError,
     TokenRefreshError,
 )
@@ -147,6 +148,49 @@ async def test_gzip_answers_within_the_cap_are_read(fake: FakeHighLevel, proxy: 
         assert (await ghl.contacts.get(cid)).id == cid
         assert (await ghl.contacts.get(cid)).id == cid  # the cut gzip stream was retried
     assert fake.count(operation="contacts.get") == 3
+
+
+def _gzip(data: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, GZIP)
+    return packer.compress(data) + packer.flush()
+
+
+CONTACT = b'{"contact":{"id":"c1"}}'
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "ok"),
+    [
+        ("identity", CONTACT, True),
+        (" GZIP ", _gzip(CONTACT), True),
+        ("gzip", _gzip(CONTACT)[:12], False),  # the stream stops part-way
+        ("gzip", b"this is not gzip", False),
+        ("gzip", b"", False),  # nothing to inflate: no JSON either
+        ("br", b"\x8b\x00\x80", False),  # never asked for: cannot be read within the cap
+    ],
+)
+async def test_content_encodings(encoding: str, body: bytes, ok: bool) -> None:
+    seen = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Accept-Encoding"))
+        return web.Response(body=body, headers={"Content-Encoding": encoding,
+                                                "Content-Type": "application/json"})  # fmt: skip
+
+    app = web.Application()
+    app.router.add_get("/contacts/{id}", handler)
+    async with serve(app) as url, Client(
+        auth=StaticToken("tok"), location_id="loc", base_url=url, max_retries=1,
+        backoff_base=0.001,
+    ) as ghl:  # fmt: skip
+        if ok:
+            assert (await ghl.contacts.get("c1")).id == "c1"
+            assert len(seen) == 1
+        else:
+            with pytest.raises(GHLError):
+                await ghl.contacts.get("c1")
+            assert len(seen) == 2  # a broken body is a failed attempt: retried
+    assert set(seen) == {"gzip, deflate"}
 
 
 async def test_the_token_endpoint_is_capped_and_keeps_no_prefix() -> None:

@@ -31,7 +31,8 @@ from hostile_helpers import (
 
 from ghl_async import Client, StaticToken
 from ghl_async.errors import AmbiguousWriteError, TransportError
-from ghl_async.models import UpsertResult
+from ghl_async.models import CreateNote, Note, UpsertResult
+from ghl_async.routes import Route
 from ghl_async.testing import FakeHighLevel
 
 DUE = "2026-03-01T09:00:00Z"
@@ -143,6 +144,18 @@ async def test_a_server_clock_an_hour_behind_does_not_hide_the_new_contact(
 # --- the write was not applied: it is resent, once ---------------------------------------------
 
 
+async def test_a_timed_out_create_still_absent_after_the_settle_time_is_resent(
+    fake: FakeHighLevel, proxy: Proxy
+) -> None:
+    (cid,) = fake.seed_contacts(1, business_id=None, tasks=0, notes=0)
+    lost = Answer(504, {"Content-Type": "text/html"}, b"<html>504</html>")
+    proxy.on("POST", r"/contacts/\w+/notes", answer=lost, late=0.5)  # never reaches the fake
+    async with via(proxy, timeout=0.2, reconcile_settle=0.3) as ghl:
+        note = await ghl.contacts.notes.create(cid, body="lost, then resent")
+    assert [n.id for n in fake.notes_of(cid)] == [note.id]
+    assert fake.count(operation="contacts.notes.list") >= 2  # looked more than once
+
+
 async def test_creates_dropped_before_they_were_applied_are_resent(
     fake: FakeHighLevel, ghl: Client
 ) -> None:
@@ -178,6 +191,19 @@ async def test_a_note_this_client_made_before_is_not_taken_for_the_new_one(
     second = await ghl.contacts.notes.create(cid, body="same words")  # meant twice: made twice
     assert first.id != second.id
     assert len(fake.notes_of(cid)) == 2
+
+
+async def test_an_upsert_twin_is_searched_by_email_or_phone(
+    fake: FakeHighLevel, ghl: Client
+) -> None:
+    fake.set_allow_duplicates(True)
+    await ghl.contacts.create(email="pair@example.com", phone="+15550002222")
+    fake.drop("contacts.upsert", when="after")
+    result = await ghl.contacts.upsert(
+        email="pair@example.com", phone="+15550002222", create_new_if_duplicate_allowed=True
+    )
+    assert result.new is True
+    assert len(fake.find_contacts(email="pair@example.com")) == 2
 
 
 # --- upsert with duplicates allowed: every call may create, so it is reconciled ----------------
@@ -272,6 +298,37 @@ async def test_a_failed_lookup_is_undecidable(fake: FakeHighLevel) -> None:
     assert caught.value.checked == ("a lookup failed (ServerError)",)
     assert caught.value.status == 502
     assert fake.count(operation="contacts.tasks.create") == 1
+
+
+async def test_a_2xx_that_applied_nothing_findable_is_undecidable(
+    fake: FakeHighLevel, proxy: Proxy
+) -> None:
+    # A 201 says the write was applied, its body did not decode, and no lookup finds it.
+    (cid,) = fake.seed_contacts(1, business_id=None, tasks=0, notes=0)
+    proxy.on("POST", r"/contacts/\w+/notes", answer=Answer(201, {}, b"<html>ok</html>"))
+    async with via(proxy) as ghl:
+        with pytest.raises(AmbiguousWriteError) as caught:
+            await ghl.contacts.notes.create(cid, body="where is it")
+    assert caught.value.checked[-1] == (
+        "the server answered 2xx, so the write was applied, but no lookup found it"
+    )
+    assert caught.value.status == 201
+    assert fake.notes_of(cid) == []
+
+
+async def test_a_route_of_your_own_without_a_usable_key_is_undecidable(
+    fake: FakeHighLevel, ghl: Client
+) -> None:
+    (cid,) = fake.seed_contacts(1, business_id=None, tasks=0, notes=0)
+    odd = Route(
+        name="custom.note", operation_id="create-note", method="POST",
+        path="/contacts/{contact_id}/notes", scope="contacts.write", status=201,
+        response=Note, envelope="note", body=CreateNote, write="reconcile", natural_key="task",
+    )  # fmt: skip
+    fake.drop("contacts.notes.create", when="after")
+    with pytest.raises(AmbiguousWriteError) as caught:
+        await ghl.call(odd, path={"contact_id": cid}, body=CreateNote(body="n"))
+    assert caught.value.checked == ("custom.note has no natural key to look up",)
 
 
 async def test_reconciliation_can_be_switched_off(fake: FakeHighLevel) -> None:
