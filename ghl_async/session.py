@@ -645,7 +645,7 @@ class Session:
                 continue
             if action == "reconcile":
                 if not self.reconcile:
-                    checked: tuple[str, ...] = ("nothing: reconciliation is off",)
+                    checked: tuple[str, ...] = ("nothing: reconcile_writes is off",)
                     raise _ambiguous(plan, url, transport.base_url, outcome, failure, checked)
                 verdict = await reconcile(
                     self,
@@ -679,7 +679,10 @@ class Session:
                         await asyncio.sleep(decision.delay)
                         attempt += 1
                         continue
-                    raise error from failure  # certainly not applied: an ordinary failure
+                    # Certainly not applied, and no retry left: an ordinary failure.
+                    if error is failure:
+                        raise error
+                    raise error from failure
                 raise _ambiguous(plan, url, transport.base_url, outcome, failure, verdict.checked)
             if action == "ambiguous":
                 raise _ambiguous(plan, url, transport.base_url, outcome, failure, ())

@@ -30,7 +30,7 @@ from hostile_helpers import (
 )
 
 from ghl_async import Client, StaticToken
-from ghl_async.errors import AmbiguousWriteError, TransportError
+from ghl_async.errors import AmbiguousWriteError, ServerError, TransportError
 from ghl_async.models import CreateNote, Note, UpsertResult
 from ghl_async.routes import Route
 from ghl_async.testing import FakeHighLevel
@@ -177,9 +177,13 @@ async def test_absent_with_no_retry_left_is_an_ordinary_error(fake: FakeHighLeve
         fake.drop("contacts.create", when="before")
         with pytest.raises(TransportError) as caught:
             await ghl.contacts.create(email="absent@example.com")
-    assert not isinstance(caught.value, AmbiguousWriteError)  # certainly not applied
+        assert not isinstance(caught.value, AmbiguousWriteError)  # certainly not applied
+        fake.fail("contacts.create", 502)
+        with pytest.raises(ServerError) as refused:
+            await ghl.contacts.create(email="absent@example.com")
+        assert refused.value.__cause__ is None
     assert fake.find_contacts(email="absent@example.com") == []
-    assert fake.count(operation="contacts.create") == 1
+    assert fake.count(operation="contacts.create") == 2
 
 
 async def test_a_note_this_client_made_before_is_not_taken_for_the_new_one(
@@ -338,7 +342,7 @@ async def test_reconciliation_can_be_switched_off(fake: FakeHighLevel) -> None:
         fake.drop("contacts.create", when="after")
         with pytest.raises(AmbiguousWriteError) as caught:
             await careful.contacts.create(email="off@example.com")
-        assert caught.value.checked == ("nothing: reconciliation is off",)
+        assert caught.value.checked == ("nothing: reconcile_writes is off",)
         assert fake.count(operation="contacts.find_duplicate") == 0
         fake.drop("contacts.create", when="after")
         assert (await careful.with_options(reconcile_writes=True).contacts.create(
