@@ -30,10 +30,12 @@ import aiohttp
 import msgspec
 
 from ghl_async import defaults
+from ghl_async.bodies import read_body
 from ghl_async.errors import (
     ConfigError,
     ReauthorizationRequired,
     RequestTimeout,
+    ResponseTooLargeError,
     TokenRefreshError,
     TransportError,
 )
@@ -85,6 +87,7 @@ class TokenTransport(Protocol):
 
         Raises:
             TransportError: no response; ``sent`` says whether the request may have left.
+            ResponseTooLargeError: the answer exceeded the size cap (no prefix is kept).
         """
         ...
 
@@ -161,8 +164,10 @@ class AiohttpTokenTransport:
         timeout: aiohttp.ClientTimeout | None = None,
         version: str = defaults.API_VERSION,
         user_agent: str = defaults.USER_AGENT,
+        max_response_size: int = defaults.MAX_RESPONSE_SIZE,
     ) -> None:
         self._session = session
+        self._max_response_size = max_response_size
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout or aiohttp.ClientTimeout(
             total=defaults.TIMEOUT_TOTAL, connect=defaults.TIMEOUT_CONNECT
@@ -193,7 +198,15 @@ class AiohttpTokenTransport:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:
-                return response.status, await response.read()
+                # Token answers hold secrets: an oversized one keeps no prefix.
+                body = await read_body(
+                    response,
+                    self._max_response_size,
+                    inflate=not getattr(self._session, "auto_decompress", True),
+                    operation=f"POST {path}",
+                    keep_prefix=False,
+                )
+                return response.status, body
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
             # The same classification as the request pipeline: whether the form may have left
             # this machine decides whether a refresh token may have been spent.
@@ -560,6 +573,17 @@ class OAuthApp:
             try:
                 status, body = await transport.post_form(path, form, bearer=bearer, version=version)
                 break
+            except ResponseTooLargeError as err:
+                raise TokenRefreshError(
+                    status=err.status,
+                    operation=operation,
+                    method="POST",
+                    url=path,
+                    messages=[
+                        f"the token endpoint answered with more than {err.limit:,} bytes; "
+                        "nothing of it was used"
+                    ],
+                ) from err
             except TransportError as err:
                 if not err.sent and attempt < _CONNECT_RETRIES:
                     await asyncio.sleep(_CONNECT_RETRY_DELAY * 2**attempt)

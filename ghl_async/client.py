@@ -23,7 +23,7 @@ from ghl_async import _endpoints, defaults
 from ghl_async.auth import Auth
 from ghl_async.errors import ConfigError
 from ghl_async.models import UNSET, Body, ContactBundle, Query, UnsetType
-from ghl_async.ratelimit import RateLimit, RateLimitInfo
+from ghl_async.ratelimit import RateBudget, RateLimit, RateLimitInfo, Unlimited
 from ghl_async.retry import RetryPolicy
 from ghl_async.routes import Route
 from ghl_async.session import Session, Transport, check_id
@@ -89,6 +89,12 @@ def _timeout(value: object) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=seconds, connect=min(seconds, defaults.TIMEOUT_CONNECT))
 
 
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
 def _optional_id(name: str, value: object) -> str | None:
     return None if value is None else check_id(name, value)
 
@@ -136,8 +142,20 @@ class Client:
         max_retries: retries after the first attempt (429, 502/503/504, connection errors).
         backoff_base: seconds of the first exponential backoff step (full jitter).
         backoff_max: the longest backoff step.
-        retry_after_cap: a 429 asking to wait longer than this is raised, not slept on.
-        rate_limit: the per-location burst rule to keep to; ``None`` turns limiting off.
+        retry_after_cap: a server asking to wait longer than this (``Retry-After``, a 429's
+            interval) gets ``RateLimitError`` at once instead of a wait.
+        rate_limit: the per-location burst rule to keep to (default: HighLevel's 100 per
+            10 s); ``RateLimit.unlimited()`` to wait for nothing but keep ``rate_limits`` and
+            the daily-quota check; ``None`` to turn both off; or a
+            :class:`~ghl_async.ratelimit.RateBudget` of your own (e.g. one shared on Redis).
+        reconcile_writes: after an ambiguous failure of a create, look the object up by its
+            natural key (return it if found, resend if certainly absent) instead of raising
+            ``AmbiguousWriteError`` at once (see :mod:`ghl_async.reconcile`).
+        reconcile_settle: seconds after a timed-out create (or a 504) during which a lookup
+            that finds nothing is repeated before it is believed: the server may still be
+            applying the request (default 10 s, or the request timeout if longer).
+        max_response_size: the largest response body read, in bytes after gzip/deflate;
+            larger ones raise ``ResponseTooLargeError`` (default 32 MiB).
         session: an ``aiohttp.ClientSession`` to use; it is never closed by the client.
         connector_limit: most open connections (own session only; 0 = no limit).
         connector_limit_per_host: most open connections per host (own session only).
@@ -162,7 +180,10 @@ class Client:
         backoff_base: float = defaults.BACKOFF_BASE,
         backoff_max: float = defaults.BACKOFF_MAX,
         retry_after_cap: float = defaults.RETRY_AFTER_CAP,
-        rate_limit: RateLimit | None = _DEFAULT_RATE_LIMIT,
+        rate_limit: RateLimit | Unlimited | RateBudget | None = _DEFAULT_RATE_LIMIT,
+        reconcile_writes: bool = defaults.RECONCILE_WRITES,
+        reconcile_settle: float = defaults.RECONCILE_SETTLE,
+        max_response_size: int = defaults.MAX_RESPONSE_SIZE,
         session: aiohttp.ClientSession | None = None,
         connector_limit: int | None = None,
         connector_limit_per_host: int | None = None,
@@ -179,8 +200,22 @@ class Client:
             raise ConfigError(f"base_url must be an http(s) URL, not {base_url!r}")
         if _text(version) is None:
             raise ConfigError(f"version must be a non-empty str, not {version!r}")
-        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
-            raise ConfigError(f"rate_limit must be a RateLimit or None, not {rate_limit!r}")
+        if not (
+            rate_limit is None
+            or isinstance(rate_limit, (RateLimit, Unlimited))
+            or callable(getattr(rate_limit, "bucket", None))
+        ):
+            raise ConfigError(
+                "rate_limit must be a RateLimit, RateLimit.unlimited(), None or a "
+                f"ghl_async.ratelimit.RateBudget, not {rate_limit!r}"
+            )
+        _flag("reconcile_writes", reconcile_writes)
+        size: object = max_response_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1024:
+            raise ConfigError(
+                f"max_response_size must be an int of at least 1024 bytes, not "
+                f"{max_response_size!r}"
+            )
         if session is not None:
             if not isinstance(session, aiohttp.ClientSession):
                 raise ConfigError(f"session must be an aiohttp.ClientSession, not {session!r}")
@@ -215,12 +250,18 @@ class Client:
                 0 if connector_limit_per_host is None else connector_limit_per_host,
                 maximum=100_000,
             ),
+            max_response_size=max_response_size,
         )
         policy = _retry_policy(
             RetryPolicy(), max_retries, backoff_base, backoff_max, retry_after_cap
         )
         self._session = Session(
-            self._transport, location_id=location, timeout=self._transport.timeout, retry=policy
+            self._transport,
+            location_id=location,
+            timeout=self._transport.timeout,
+            retry=policy,
+            reconcile=reconcile_writes,
+            settle=_number("reconcile_settle", reconcile_settle),
         )
         self._root = True
         self.contacts = Contacts(self._session)
@@ -273,6 +314,8 @@ class Client:
         backoff_base: float | UnsetType = UNSET,
         backoff_max: float | UnsetType = UNSET,
         retry_after_cap: float | UnsetType = UNSET,
+        reconcile_writes: bool | UnsetType = UNSET,
+        reconcile_settle: float | UnsetType = UNSET,
     ) -> Client:
         """Return a sibling with other per-call options, sharing session, buckets and tokens.
 
@@ -291,6 +334,10 @@ class Client:
             timeout=session.timeout if timeout is UNSET else _timeout(timeout),
             retry=_retry_policy(session.retry, max_retries, backoff_base, backoff_max,
                                 retry_after_cap),
+            reconcile=session.reconcile if reconcile_writes is UNSET
+            else _flag("reconcile_writes", reconcile_writes),
+            settle=session.settle if reconcile_settle is UNSET
+            else _number("reconcile_settle", reconcile_settle),
         )  # fmt: skip
         sibling.contacts = Contacts(sibling._session)
         return sibling
@@ -321,10 +368,16 @@ class Client:
         return self._session.retry.max_retries
 
     @property
+    def reconcile_writes(self) -> bool:
+        """Whether ambiguous creates are reconciled by natural key (see ``Client``)."""
+        return self._session.reconcile
+
+    @property
     def rate_limits(self) -> Mapping[str, RateLimitInfo]:
         """The last ``X-RateLimit-*`` headers seen, per location (or company) id.
 
         Check ``daily_remaining`` to stop a long sync before it spends the day's quota.
+        Empty with ``rate_limit=None``; malformed header values are left out (``None``).
         """
         return MappingProxyType(self._transport.rate_limits)
 

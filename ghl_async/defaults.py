@@ -18,12 +18,24 @@ TIMEOUT_CONNECT: Final = 5.0
 MAX_RETRIES: Final = 3
 BACKOFF_BASE: Final = 0.5  # seconds; full jitter on base * 2**attempt
 BACKOFF_MAX: Final = 30.0
-RETRY_AFTER_CAP: Final = 60.0  # a 429 asking for longer than this is raised, not slept on
+RETRY_AFTER_CAP: Final = 60.0  # a server asking to wait longer than this gets an error at once
+# Exactly-once creates: after an ambiguous failure, look the object up before resending.
+RECONCILE_WRITES: Final = True
+# After a create timed out, "not found" is believed only once it held this long (or the
+# request timeout, if longer): the server may still be applying the request.
+RECONCILE_SETTLE: Final = 10.0
 
 # HighLevel's burst rule: 100 requests per 10 s per app per location (or company).
 RATE_LIMIT_REQUESTS: Final = 100
 RATE_LIMIT_PERIOD: Final = 10.0
 DAILY_LIMIT: Final = 200_000
+# Once a response says the daily quota is spent and HighLevel gave no reset time, calls fail
+# at once (DailyQuotaExceeded) for this many seconds; then one goes out to look again.
+DAILY_QUOTA_PROBE: Final = 60.0
+
+# The largest response body read, decoded (after gzip/deflate); larger ones raise
+# ResponseTooLargeError. A 500-contact search page is about 1 MiB.
+MAX_RESPONSE_SIZE: Final = 32 * 1024 * 1024
 
 # OAuth: refresh this many seconds before the access token expires.
 REFRESH_SKEW: Final = 60.0

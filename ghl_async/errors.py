@@ -6,7 +6,8 @@
     ├── ConfigError                 bad or missing settings, raised before any I/O
     ├── TransportError              no HTTP response (DNS, refused, reset, TLS)
     │   ├── RequestTimeout          also a builtin TimeoutError
-    │   └── AmbiguousWriteError     a non-idempotent write failed after it may have been applied
+    │   └── AmbiguousWriteError     a write may have been applied and no lookup could tell;
+    │                               .checked says what was looked up, .status the answer if any
     ├── APIError                    .status .operation .method .url .messages .trace_id .body
     │   ├── BadRequestError 400         .rate_limit
     │   ├── AuthenticationError 401
@@ -16,9 +17,11 @@
     │   ├── NotFoundError 404 (and HighLevel's 400 "... not found")
     │   ├── ConflictError 409
     │   ├── UnprocessableEntityError 422   .messages is HighLevel's list
-    │   ├── RateLimitError 429          .retry_after
+    │   ├── RateLimitError 429          .retry_after (also: a wait longer than retry_after_cap)
+    │   │   └── DailyQuotaExceeded      the day's quota is spent; .reset_at when known
     │   └── ServerError 5xx
     ├── DecodeError                 a 2xx body did not match the model; keeps the raw bytes
+    ├── ResponseTooLargeError       a body above max_response_size; keeps a 4 KiB prefix
     ├── PaginationError             a page did not advance
     └── WebhookError                (ghl_async.webhooks) SignatureError, AppMismatchError,
                                     PayloadError, StaleEventError, DuplicateEventError,
@@ -34,6 +37,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ghl_async.ratelimit import RateLimitInfo
 
 __all__ = [
@@ -43,6 +48,7 @@ __all__ = [
     "BadRequestError",
     "ConfigError",
     "ConflictError",
+    "DailyQuotaExceeded",
     "DecodeError",
     "GHLError",
     "NotFoundError",
@@ -51,6 +57,7 @@ __all__ = [
     "RateLimitError",
     "ReauthorizationRequired",
     "RequestTimeout",
+    "ResponseTooLargeError",
     "ServerError",
     "TokenRefreshError",
     "TransportError",
@@ -85,11 +92,28 @@ class RequestTimeout(TransportError, TimeoutError):
 
 
 class AmbiguousWriteError(TransportError):
-    """A create-style POST failed after it may have been applied, so it was not retried.
+    """A write may have been applied, and nothing the client could look up settled it.
 
-    Retrying could create a duplicate (e.g. a second contact). Look the object up (for contacts:
-    ``ghl.contacts.find_duplicate`` or an upsert) before trying again.
+    Raised only when the outcome is undecidable: creates are first reconciled by natural key
+    (see :mod:`ghl_async.reconcile`), and resent only when the object is certainly absent.
+    ``checked`` lists, in plain words, what was looked up and what it showed (empty when
+    reconciliation is off or the route has nothing to look up, e.g. ``add_to_workflow``);
+    ``status`` is the HTTP status of the ambiguous answer (``None``: no answer arrived).
+    Resending blindly could create a duplicate: look the object up first.
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str = "",
+        sent: bool = True,
+        checked: tuple[str, ...] = (),
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, operation=operation, sent=sent)
+        self.checked = checked
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,9 +223,27 @@ class UnprocessableEntityError(APIError):
 
 
 class RateLimitError(APIError):
-    """HTTP 429 after the retries were spent. ``retry_after`` is in seconds, when known."""
+    """HTTP 429 after the retries were spent, or a wait longer than ``retry_after_cap``.
+
+    ``retry_after`` is in seconds, when known. A server asking for more than the client's
+    ``retry_after_cap`` (``Retry-After: 3600``, an HTTP date next year, a huge
+    ``X-RateLimit-Interval-Milliseconds``) gets this error at once, without waiting and without
+    holding up other calls to the same location.
+    """
 
     retry_after: float | None = None
+
+
+class DailyQuotaExceeded(RateLimitError):
+    """The location's daily request quota is spent: raised at once, never retried.
+
+    Raised for a 429 whose ``X-RateLimit-Daily-Remaining`` is 0, and before sending anything
+    once a response said the quota is spent (until ``reset_at``, or for a short probe interval
+    when HighLevel did not say when the quota resets). ``reset_at`` (UTC) is ``None`` when
+    unknown; ``retry_after`` is the same moment in seconds from when the error was raised.
+    """
+
+    reset_at: datetime | None = None
 
 
 class ServerError(APIError):
@@ -214,6 +256,23 @@ class DecodeError(GHLError):
     def __init__(self, message: str, *, operation: str, body: bytes) -> None:
         super().__init__(message)
         self.operation = operation
+        self.body = body
+
+
+class ResponseTooLargeError(GHLError):
+    """A response body (decoded, after gzip/deflate) was larger than ``max_response_size``.
+
+    Reading stopped at the limit, so memory stays bounded whatever the server sends. ``body``
+    keeps at most the first 4 KiB (nothing for token-endpoint answers, which hold secrets).
+    """
+
+    def __init__(
+        self, message: str, *, operation: str, status: int, limit: int, body: bytes
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.status = status
+        self.limit = limit
         self.body = body
 
 

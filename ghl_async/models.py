@@ -220,6 +220,8 @@ class Task(Wire, kw_only=True, frozen=True):
     due_date: str | None = None
     completed: bool | None = None
     contact_id: str | None = None
+    # Not in the v2 spec's TaskSchema (webhooks carry it); kept when a server sends it.
+    date_added: str | None = None
 
 
 class Note(Wire, kw_only=True, frozen=True):

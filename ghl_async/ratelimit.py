@@ -1,10 +1,21 @@
-"""Rate limits: HighLevel's ``X-RateLimit-*`` headers, and one token bucket per location.
+"""Rate limits: HighLevel's ``X-RateLimit-*`` headers, the rate-budget interface, and the
+in-memory budget (one token bucket per location).
 
-HighLevel allows 100 requests per 10 s per app per resource (location or company) and counts
-them in a window: at most ``requests`` inside any ``period``. aiolimiter's leaky bucket
-(``AsyncLimiter(100, 10)``) does not keep that promise by itself: a full bucket admits a burst
-of 100, then refills at 10/s, so the first 10 s can see 200 requests and a 429. Each
-:class:`Bucket` therefore has two stages:
+**The interface.** The request pipeline talks to a :class:`RateBudget` (``bucket(key)`` per
+location or company) and its :class:`RateBucket`\\ s: ``acquire`` before each attempt (may
+wait, may be async, so a shared budget can spend one round trip to Redis there), then
+``release`` once the answer (with its headers) or the failure is in, and ``pause`` when the
+server answered 429 with a wait. ``release`` and ``pause`` are synchronous and must not block:
+an implementation may buffer them and send them with its next ``acquire``, so a cross-process
+budget costs at most one round trip per request. :class:`RateLimiter` below is the in-memory
+implementation; ``Client(rate_limit=...)`` takes a :class:`RateLimit` rule (an in-memory
+limiter is built from it), ``RateLimit.unlimited()``, ``None``, or any :class:`RateBudget`.
+
+**The in-memory bucket.** HighLevel allows 100 requests per 10 s per app per resource
+(location or company) and counts them in a window: at most ``requests`` inside any
+``period``. aiolimiter's leaky bucket (``AsyncLimiter(100, 10)``) does not keep that promise by
+itself: a full bucket admits a burst of 100, then refills at 10/s, so the first 10 s can see
+200 requests and a 429. Each :class:`Bucket` therefore has two stages:
 
 1. an :class:`aiolimiter.AsyncLimiter` that shapes the traffic: by default it allows the whole
    burst HighLevel allows; ``RateLimit(burst=1)`` turns it into a smooth pacer;
@@ -15,41 +26,95 @@ of 100, then refills at 10/s, so the first 10 s can see 200 requests and a 429. 
    burst, a stalled connection) can squeeze ``requests + 1`` into one server window. A long
    run goes at ``requests / (period + margin + round trip)``.
 
-The server's own counters feed back in: ``X-RateLimit-Remaining`` lower than the bucket
-expects (another process uses the same app and location) fills slots, and a 429 pauses the
-bucket for its ``Retry-After``. The daily quota is reported (:class:`RateLimitInfo`), not
-enforced.
+The server's own word feeds back in, and can never poison the bucket:
+
+* ``X-RateLimit-Max`` with ``X-RateLimit-Interval-Milliseconds`` is the server's rule. The
+  bucket keeps ``min(configured rule, server rule)`` (:func:`windows_for`): a configured rule
+  above the server's is followed down to it, never exceeded and never cut further. A server
+  rule outside sane bounds (a window over :data:`SERVER_WINDOW_MAX` seconds, a count over
+  :data:`SERVER_MAX`) is ignored.
+* ``X-RateLimit-Remaining`` lower than the bucket expects (another process uses the same app
+  and location) fills slots, counted against the server's rule.
+* A 429 pauses the bucket for its ``Retry-After``, only when that is within the client's
+  ``retry_after_cap``; a longer wait fails that one call (``RateLimitError``) and leaves the
+  bucket as it was. ``acquire(max_wait)`` likewise refuses, without waiting, any wait the
+  server imposed (pause, server window) longer than ``max_wait``.
+* Malformed values (``1e400``, ``Infinity``, ``NaN``, negative, non-ASCII digits, huge) are
+  ignored, never raised (:func:`header_count`).
+
+The fast path of :meth:`Bucket.acquire`, taken by every request while the window has room, is
+one aiolimiter acquire, one clock read, a prune of expired slots and one comparison.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Final, Protocol, TypeGuard
 
 from aiolimiter import AsyncLimiter
 
 from ghl_async import defaults
 from ghl_async.errors import ConfigError
 
-__all__ = ["Bucket", "RateLimit", "RateLimitInfo", "RateLimiter", "padding", "window_wait"]
+__all__ = [
+    "SERVER_MAX",
+    "SERVER_WINDOW_MAX",
+    "UNLIMITED",
+    "Bucket",
+    "RateBucket",
+    "RateBudget",
+    "RateLimit",
+    "RateLimitInfo",
+    "RateLimiter",
+    "Unlimited",
+    "Window",
+    "header_count",
+    "padding",
+    "server_rule",
+    "window_wait",
+    "windows_for",
+]
 
+logger = logging.getLogger("ghl_async")
 
 # asyncio's own clock (BaseEventLoop.time) without looking the loop up on every request.
 _now = time.monotonic
 
+# The largest server rule the bucket follows; beyond, the headers are taken as nonsense.
+SERVER_MAX: Final = 1_000_000  # requests per window
+SERVER_WINDOW_MAX: Final = 3_600.0  # seconds
+# Waits at least this long are logged at INFO.
+_LOG_WAIT: Final = 1.0
 
-def _int(headers: Mapping[str, str], name: str) -> int | None:
-    raw = headers.get(name)
+
+def header_count(raw: str | None, maximum: int = 10**12) -> int | None:
+    """A non-negative integer header value, or ``None`` when missing or malformed.
+
+    Accepts ASCII digits with an optional all-digit fraction (``"199000.0"``); rejects
+    negatives, exponents, ``inf``/``nan``, non-ASCII digits and values above ``maximum``.
+    """
     if raw is None:
         return None
-    try:
-        return int(float(raw))
-    except ValueError:
+    if raw.isdigit() and raw.isascii() and len(raw) <= 15:  # what HighLevel sends
+        value = int(raw)
+        return value if value <= maximum else None
+    text = raw.strip()
+    whole, dot, fraction = text.partition(".")
+    if (
+        not whole.isascii()
+        or not whole.isdigit()
+        or len(whole) > 15
+        or (dot and not (fraction.isascii() and fraction.isdigit()))
+    ):
         return None
+    value = int(whole)
+    return value if value <= maximum else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +129,38 @@ class RateLimitInfo:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo | None:
-        """Parse the five headers; ``None`` when the response carried none of them."""
+        """Parse the five headers; ``None`` when none of them carries a usable value.
+
+        Malformed values are left out (``None``), never raised.
+        """
         info = cls(
-            max=_int(headers, "X-RateLimit-Max"),
-            remaining=_int(headers, "X-RateLimit-Remaining"),
-            interval_ms=_int(headers, "X-RateLimit-Interval-Milliseconds"),
-            daily_limit=_int(headers, "X-RateLimit-Limit-Daily"),
-            daily_remaining=_int(headers, "X-RateLimit-Daily-Remaining"),
+            max=header_count(headers.get("X-RateLimit-Max")),
+            remaining=header_count(headers.get("X-RateLimit-Remaining")),
+            interval_ms=header_count(headers.get("X-RateLimit-Interval-Milliseconds")),
+            daily_limit=header_count(headers.get("X-RateLimit-Limit-Daily")),
+            daily_remaining=header_count(headers.get("X-RateLimit-Daily-Remaining")),
         )
         return None if info == _EMPTY else info
 
 
 _EMPTY = RateLimitInfo()
+
+
+@dataclass(frozen=True, slots=True)
+class Unlimited:
+    """No client-side limit: requests never wait for a budget.
+
+    Unlike ``rate_limit=None``, the bookkeeping stays on: ``Client.rate_limits`` records the
+    server's ``X-RateLimit-*`` values and a spent daily quota fails later calls at once
+    (``DailyQuotaExceeded``) instead of sending them. A 429 is still retried after its
+    ``Retry-After`` (per call: there is no shared pause). Get it as ``RateLimit.unlimited()``.
+    """
+
+    def __repr__(self) -> str:
+        return "RateLimit.unlimited()"
+
+
+UNLIMITED: Final = Unlimited()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +194,19 @@ class RateLimit:
         if self.margin is not None and not (_number(self.margin) and self.margin >= 0):
             raise ConfigError(f"RateLimit.margin must be a number >= 0, not {self.margin!r}")
 
+    @staticmethod
+    def unlimited() -> Unlimited:
+        """No client-side limit, bookkeeping kept (see :class:`Unlimited`)."""
+        return UNLIMITED
+
     @property
     def span(self) -> float:
         """Seconds a finished request keeps its slot: the period plus the margin."""
-        margin = self.period * 0.002 if self.margin is None else self.margin
-        return self.period + margin
+        return self.period + self.margin_for(self.period)
+
+    def margin_for(self, period: float) -> float:
+        """The safety margin added to a window of ``period`` seconds."""
+        return period * 0.002 if self.margin is None else self.margin
 
 
 def _integer(value: object) -> TypeGuard[int]:
@@ -124,20 +217,106 @@ def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# --- the interface the pipeline calls ---------------------------------------------------------
+
+
+class RateBucket(Protocol):
+    """The rate budget of one location (or company), as the request pipeline uses it.
+
+    Per attempt the pipeline calls ``acquire`` once; if it admitted the request, exactly one
+    ``release`` follows, whatever happens (answer, failure, cancellation).
+    """
+
+    def acquire(self, max_wait: float) -> Awaitable[float | None]:
+        """Wait until one more request keeps the budget and take its slot; return ``None``.
+
+        If admitting the request means waiting longer than ``max_wait`` seconds because of
+        what the server said (a 429 pause, the server's window), take nothing and return that
+        wait at once: the call then fails with ``RateLimitError(retry_after=wait)``. May be a
+        coroutine (one round trip to a shared store is fine); must not raise except on
+        cancellation.
+        """
+        ...
+
+    def release(self, headers: Mapping[str, str] | None) -> None:
+        """The admitted request finished now: ``headers`` of its answer, ``None`` if none came.
+
+        Synchronous and non-blocking (no I/O here: buffer it for the next ``acquire``).
+        Header values may be malformed: ignore what :func:`header_count` rejects.
+        """
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """The server answered 429 and asked for ``seconds`` (at most the client's cap).
+
+        Admit nothing for that long. Synchronous and non-blocking, like ``release``.
+        """
+        ...
+
+
+class RateBudget(Protocol):
+    """A client's rate budget: one :class:`RateBucket` per rate key (location or company id).
+
+    ``Client(rate_limit=budget)`` accepts any object with this method; :class:`RateLimiter` is
+    the in-memory implementation. ``bucket`` is called once per call (not per attempt), so
+    it should be a dictionary lookup, not I/O.
+    """
+
+    def bucket(self, key: str) -> RateBucket:
+        """The bucket of ``key``."""
+        ...
+
+
+# --- window arithmetic (pure) -----------------------------------------------------------------
+
+# (requests, span, imposed by the server): at most `requests` slots inside `span` seconds.
+Window = tuple[int, float, bool]
+
+
+def server_rule(max_value: int | None, interval_ms: int | None) -> tuple[int, float] | None:
+    """The server's rule ``(requests, seconds)`` from its headers, if present and sane."""
+    if max_value is None or interval_ms is None:
+        return None
+    if not 1 <= max_value <= SERVER_MAX or not 1 <= interval_ms <= SERVER_WINDOW_MAX * 1000:
+        return None
+    return max_value, interval_ms / 1000
+
+
+def windows_for(rule: RateLimit, server: tuple[int, float] | None) -> tuple[Window, ...]:
+    """The windows a bucket keeps: ``min(rule, server rule)``.
+
+    One rule is enough when it is at least as strict as the other (no more requests in a
+    window at least as long); when neither is, both are kept, so the server's rule is never
+    exceeded and the configured one never cut below what both allow.
+    """
+    own: Window = (rule.requests, rule.span, False)
+    if server is None:
+        return (own,)
+    requests, period = server
+    theirs: Window = (requests, period + rule.margin_for(period), True)
+    if rule.requests <= requests and rule.period >= period:
+        return (own,)
+    if requests <= rule.requests and period >= rule.period:
+        return (theirs,)
+    return (own, theirs)
+
+
 def window_wait(
     log: deque[float], in_flight: int, now: float, requests: int, span: float
 ) -> float | None:
     """Seconds before one more request may leave (0: now; None: when one in flight ends).
 
-    ``log`` holds the completion times of finished requests younger than ``span``, oldest
-    first; ``in_flight`` requests were admitted and have not finished. All of them hold a slot.
+    ``log`` holds the completion times of finished requests, oldest first; those older than
+    ``span`` are ignored. ``in_flight`` requests were admitted and have not finished. All of
+    them hold a slot.
     """
-    need = in_flight + len(log) - requests + 1  # slots that must free up first
+    old = _count_before(log, now - span)
+    need = in_flight + len(log) - old - requests + 1  # slots that must free up first
     if need <= 0:
         return 0.0
-    if need > len(log):
+    if need > len(log) - old:
         return None  # requests in flight hold the slots; they free them one span after ending
-    return max(log[need - 1] + span - now, 0.0)
+    return max(log[old + need - 1] + span - now, 0.0)
 
 
 def padding(
@@ -145,9 +324,10 @@ def padding(
 ) -> int:
     """How many requests the server counted that the bucket does not know about.
 
-    ``remaining`` is the server's ``X-RateLimit-Remaining``. The bucket's own requests in the
-    window are those in flight and those finished less than ``period`` ago; when the server has
-    fewer free slots, someone else (another process, another client) used the difference.
+    ``remaining`` is the server's ``X-RateLimit-Remaining`` under its rule of ``requests`` per
+    ``period``. The bucket's own requests in the window are those in flight and those finished
+    less than ``period`` ago; when the server has fewer free slots, someone else (another
+    process, another client) used the difference.
     """
     used = requests - max(remaining, 0)
     if used <= 0:
@@ -157,7 +337,7 @@ def padding(
 
 
 def _count_before(log: deque[float], floor: float) -> int:
-    # The log is sorted and pruned to one span, so only a margin's worth of entries is old.
+    # The log is sorted and pruned to the longest span, so few entries are old.
     count = 0
     for stamp in log:
         if stamp > floor:
@@ -166,56 +346,85 @@ def _count_before(log: deque[float], floor: float) -> int:
     return count
 
 
-class Bucket:
-    """The limiter of one location (or company): see the module docstring.
+# --- the in-memory implementation -------------------------------------------------------------
 
-    Every :meth:`acquire` must be paired with one :meth:`release` once the response (or the
-    failure) is in.
+
+class Bucket:
+    """The in-memory :class:`RateBucket` of one location (or company): see the module docstring.
+
+    Every :meth:`acquire` that admitted a request must be paired with one :meth:`release` once
+    the response (or the failure) is in.
     """
 
     __slots__ = (
         "_in_flight",
+        "_interval_raw",
+        "_limit",
         "_limiter",
         "_lock",
         "_log",
+        "_max_raw",
         "_paused_until",
+        "_recheck",
         "_released",
+        "_server",
         "_span",
+        "_windows",
+        "key",
         "rule",
     )
 
-    def __init__(self, rule: RateLimit) -> None:
+    def __init__(self, rule: RateLimit, key: str = "") -> None:
         self.rule = rule
-        self._span = rule.span
+        self.key = key
         burst = rule.requests if rule.burst is None else rule.burst
         self._limiter = AsyncLimiter(burst, rule.period * burst / rule.requests)
+        self._windows: tuple[Window, ...] = windows_for(rule, None)
+        # Every window has room while in_flight + len(log) < _limit (the log holds `_span`).
+        self._limit = rule.requests
+        self._span = rule.span
         self._log: deque[float] = deque(maxlen=rule.requests)  # completion times
         self._in_flight = 0
         # FIFO among callers that must wait; the fast path never touches it.
         self._lock = asyncio.Lock()
         self._released: asyncio.Future[None] | None = None
         self._paused_until = 0.0
+        self._server: tuple[int, float] | None = None
+        self._max_raw: str | None = None
+        self._interval_raw: str | None = None
+        self._recheck = 0
 
-    async def acquire(self) -> None:
-        """Wait until one more request keeps the rule, and take its slot."""
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        """The windows kept now: the rule, the server's, or both (:func:`windows_for`)."""
+        return self._windows
+
+    async def acquire(self, max_wait: float = math.inf) -> float | None:
+        """Wait until one more request keeps the rule and take its slot; return ``None``.
+
+        A wait the server imposed (429 pause, the server's window) longer than ``max_wait`` is
+        not taken: nothing is acquired and that wait is returned at once.
+        """
         await self._limiter.acquire()
         if not self._lock.locked():
-            # Fast path, on every request: `_wait(now) == 0.0` written out (a free slot and no
-            # pause), as one clock read and one comparison.
+            # Fast path, on every request: `_wait(now) == (0.0, 0.0)` written out (a free
+            # slot in every window and no pause), as one clock read and one comparison.
             now = _now()
             log = self._log
             floor = now - self._span
             while log and log[0] <= floor:
                 log.popleft()
-            if self._in_flight + len(log) < self.rule.requests and self._paused_until <= now:
+            if self._in_flight + len(log) < self._limit and self._paused_until <= now:
                 self._in_flight += 1
-                return
+                return None
         loop = asyncio.get_running_loop()
         async with self._lock:
             while True:
                 now = _now()
                 self._prune(now)
-                wait = self._wait(now)
+                wait, imposed = self._wait(now)
+                if imposed > max_wait:
+                    return imposed
                 if wait == 0.0:
                     break
                 if wait is None:
@@ -224,16 +433,53 @@ class Bucket:
                         released = self._released = loop.create_future()
                     await released
                 else:
+                    if wait >= _LOG_WAIT:
+                        logger.info("rate limit of %s: waiting %.1f s", self.key or "?", wait)
                     await asyncio.sleep(wait)
             self._in_flight += 1
+        return None
 
-    def release(self) -> None:
+    def release(self, headers: Mapping[str, str] | None = None) -> None:
         """The request of one :meth:`acquire` finished (answered or failed) just now."""
         self._in_flight -= 1
         self._log.append(_now())
         released, self._released = self._released, None
         if released is not None and not released.done():
             released.set_result(None)
+        if headers is not None:
+            remaining = headers.get("X-RateLimit-Remaining")
+            if remaining is not None:
+                self._feedback(headers, remaining)
+
+    def _feedback(self, headers: Mapping[str, str], remaining: str) -> None:
+        self._recheck -= 1
+        if self._recheck <= 0:
+            # The server's rule hardly ever changes: look at it on the first answer, then on
+            # every 32nd (two header lookups saved on the others).
+            self._recheck = 32
+            raw_max = headers.get("X-RateLimit-Max")
+            raw_interval = headers.get("X-RateLimit-Interval-Milliseconds")
+            if raw_max != self._max_raw or raw_interval != self._interval_raw:
+                self._max_raw, self._interval_raw = raw_max, raw_interval
+                self.follow(server_rule(header_count(raw_max), header_count(raw_interval)))
+        if remaining.isdigit() and remaining.isascii() and len(remaining) <= 15:
+            self.observe(int(remaining))  # header_count's fast path, inline
+        else:
+            count = header_count(remaining)
+            if count is not None:
+                self.observe(count)
+
+    def follow(self, server: tuple[int, float] | None) -> None:
+        """Keep ``min(rule, server)`` from now on (``None``: the server said nothing usable)."""
+        if server == self._server:
+            return
+        self._server = server
+        windows = self._windows = windows_for(self.rule, server)
+        self._limit = min(window[0] for window in windows)
+        self._span = max(window[1] for window in windows)
+        size = max(window[0] for window in windows)
+        if self._log.maxlen != size:
+            self._log = deque(self._log, maxlen=size)
 
     def _prune(self, now: float) -> None:
         # Requests that ended more than a span ago no longer hold a slot.
@@ -242,24 +488,34 @@ class Bucket:
         while log and log[0] <= floor:
             log.popleft()
 
-    def _wait(self, now: float) -> float | None:
-        wait = window_wait(self._log, self._in_flight, now, self.rule.requests, self._span)
-        pause = self._paused_until - now
-        if pause > 0.0 and wait is not None:
-            return max(wait, pause)
-        return wait
+    def _wait(self, now: float) -> tuple[float | None, float]:
+        """(the wait before admitting one more, the part of it the server imposed)."""
+        imposed = max(self._paused_until - now, 0.0)
+        wait: float | None = imposed
+        for requests, span, theirs in self._windows:
+            needed = window_wait(self._log, self._in_flight, now, requests, span)
+            if needed is None:
+                wait = None
+                continue
+            if theirs:
+                imposed = max(imposed, needed)
+            if wait is not None:
+                wait = max(wait, needed)
+        return wait, imposed
 
     def observe(self, remaining: int) -> None:
         """Take the server's ``X-RateLimit-Remaining`` into account."""
-        rule = self.rule
-        if remaining >= rule.requests:
+        server = self._server
+        requests, period = server if server is not None else (self.rule.requests, self.rule.period)
+        if remaining >= requests:
             return
         now = _now()
         self._prune(now)
-        extra = padding(self._log, self._in_flight, now, rule.requests, rule.period, remaining)
-        # Stamped now: the latest moment those unknown requests can have happened, so they
-        # are assumed to leave the window last (never too early).
-        self._log.extend([now] * extra)
+        extra = padding(self._log, self._in_flight, now, requests, period, remaining)
+        if extra:
+            # Stamped now: the latest moment those unknown requests can have happened, so they
+            # are assumed to leave the window last (never too early).
+            self._log.extend([now] * extra)
 
     def pause(self, seconds: float) -> None:
         """Admit nothing for ``seconds`` (the server answered 429 with a ``Retry-After``)."""
@@ -268,7 +524,7 @@ class Bucket:
 
 
 class RateLimiter:
-    """The buckets of one client, by rate key (location or company id), made on first use."""
+    """The in-memory :class:`RateBudget`: one :class:`Bucket` per rate key, made on first use."""
 
     __slots__ = ("_buckets", "rule")
 
@@ -280,5 +536,5 @@ class RateLimiter:
         """The bucket of ``key``."""
         found = self._buckets.get(key)
         if found is None:
-            found = self._buckets[key] = Bucket(self.rule)
+            found = self._buckets[key] = Bucket(self.rule, key)
         return found

@@ -6,6 +6,27 @@ typed facade in ``_endpoints.py`` is generated from these rows. ``FakeHighLevel`
 rows, and ``tests/test_routes_spec.py`` proves the table matches ``contacts.json`` one to one.
 
 Spec errors are fixed here, with the reason next to the row.
+
+Each row also says what may be resent after an ambiguous failure (the request was sent, then
+the connection reset, the answer timed out, a 5xx came back or a 2xx body did not decode), so
+the whole retry story of the API is readable in one place, the ``write=`` column:
+
+* ``"idempotent"`` (the default): sending twice leaves the same state as sending once: every
+  read (``POST /contacts/search`` included), PUT, DELETE, tags, followers, the bulk updates,
+  and an upsert that matches by e-mail/phone. Retried on 500/502/503/504, resets, timeouts and
+  an undecodable 2xx body.
+* ``"reconcile"``: a create. HighLevel has no idempotency keys, so after an ambiguous failure
+  the client looks the object up by its natural key (``natural_key=``; see
+  :mod:`ghl_async.reconcile`): found, it is returned; certainly absent, the create is resent;
+  undecidable, ``AmbiguousWriteError``.
+* ``"never_resend"``: nothing can be looked up to tell whether it happened (campaign and
+  workflow enrolment: enrolling twice may send a sequence twice), so an ambiguous failure
+  raises ``AmbiguousWriteError`` at once.
+* :class:`IfBodyFlag`: the policy depends on a boolean body field. Upsert is idempotent unless
+  ``createNewIfDuplicateAllowed`` is true: then each call may create a new contact.
+
+A refusal (429, or a connection that was never made) is retried for every policy: nothing
+was applied.
 """
 
 from __future__ import annotations
@@ -14,8 +35,17 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from ghl_async import models as m
+from ghl_async.errors import ConfigError
 
-__all__ = ["ALL_ROUTES", "ROUTES_BY_NAME", "Paging", "Route"]
+__all__ = [
+    "ALL_ROUTES",
+    "ROUTES_BY_NAME",
+    "IfBodyFlag",
+    "NaturalKey",
+    "Paging",
+    "Route",
+    "WritePolicy",
+]
 
 R = TypeVar("R", covariant=True)
 
@@ -25,6 +55,28 @@ Method = Literal["GET", "POST", "PUT", "DELETE"]
 Paging = Literal["offset", "cursor", "search"]
 READ = "contacts.readonly"
 WRITE = "contacts.write"
+WritePolicy = Literal["idempotent", "reconcile", "never_resend"]
+# How a "reconcile" write finds what it may have created (ghl_async.reconcile): a contact by
+# e-mail/phone, a task by title + due date, a note by body, on the contact of the path.
+NaturalKey = Literal["contact", "task", "note"]
+_POLICIES = ("idempotent", "reconcile", "never_resend")
+
+
+@dataclass(frozen=True, slots=True)
+class IfBodyFlag:
+    """A write policy that depends on one boolean field of the request body.
+
+    ``then`` applies when the body's ``field`` (the Python attribute name) is ``True``,
+    ``otherwise`` in every other case (false, unset, no body).
+    """
+
+    field: str
+    then: WritePolicy
+    otherwise: WritePolicy
+
+    def pick(self, body: object) -> WritePolicy:
+        """The policy for one request body."""
+        return self.then if getattr(body, self.field, None) is True else self.otherwise
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,10 +96,37 @@ class Route(Generic[R]):
     paging: Paging | None = None
     # Where the location id goes, so the client can fill in its default location.
     location: Literal["query", "body"] | None = None
-    # Safe to resend after an ambiguous failure (the request may have been applied).
-    idempotent: bool = True
+    # What may be resent after an ambiguous failure: see the module docstring.
+    write: WritePolicy | IfBodyFlag = "idempotent"
+    natural_key: NaturalKey | None = None
     deprecated: bool = False
     summary: str = ""
+
+    def __post_init__(self) -> None:
+        policies = (
+            (self.write.then, self.write.otherwise)
+            if isinstance(self.write, IfBodyFlag)
+            else (self.write,)
+        )
+        for policy in policies:
+            if policy not in _POLICIES:
+                raise ConfigError(f"{self.name}: unknown write policy {policy!r}")
+        if "reconcile" in policies and self.natural_key is None:
+            raise ConfigError(f"{self.name}: a 'reconcile' write needs a natural_key")
+        if isinstance(self.write, IfBodyFlag) and (
+            self.body is None or self.write.field not in self.body.__struct_fields__
+        ):
+            raise ConfigError(f"{self.name}: {self.write.field!r} is not a field of its body")
+
+    def write_policy(self, body: object) -> WritePolicy:
+        """The write policy of one call with request ``body``."""
+        write = self.write
+        return write.pick(body) if isinstance(write, IfBodyFlag) else write
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether every call of this route is safe to resend (``write == "idempotent"``)."""
+        return self.write == "idempotent"
 
     @property
     def path_params(self) -> tuple[str, ...]:
@@ -65,7 +144,8 @@ GET_CONTACT = Route(
 CREATE_CONTACT = Route(
     name="contacts.create", operation_id="create-contact", method="POST",
     path="/contacts/", scope=WRITE, status=201, response=m.Contact, envelope="contact",
-    body=m.CreateContact, location="body", idempotent=False, summary="Create a contact.",
+    body=m.CreateContact, location="body", write="reconcile", natural_key="contact",
+    summary="Create a contact.",
 )  # fmt: skip
 UPDATE_CONTACT = Route(
     name="contacts.update", operation_id="update-contact", method="PUT",
@@ -77,11 +157,15 @@ DELETE_CONTACT = Route(
     path="/contacts/{contact_id}", scope=WRITE, status=200, response=m.Ack,
     summary="Delete a contact.",
 )  # fmt: skip
-# Upsert is safe to resend: a second call matches the contact the first one created.
+# Upsert is safe to resend: a second call matches the contact the first one created. Not with
+# createNewIfDuplicateAllowed (honoured where the location allows duplicates): every call may
+# create another contact, so a lost answer is reconciled like a create.
 UPSERT_CONTACT = Route(
     name="contacts.upsert", operation_id="upsert-contact", method="POST",
     path="/contacts/upsert", scope=WRITE, status=200, response=m.UpsertResult,
-    body=m.UpsertContact, location="body", summary="Create or update a contact by email/phone.",
+    body=m.UpsertContact, location="body",
+    write=IfBodyFlag("create_new_if_duplicate_allowed", then="reconcile", otherwise="idempotent"),
+    natural_key="contact", summary="Create or update a contact by email/phone.",
 )  # fmt: skip
 LIST_BUSINESS_CONTACTS = Route(
     name="contacts.list_by_business", operation_id="get-contacts-by-businessId", method="GET",
@@ -147,7 +231,7 @@ REMOVE_FOLLOWERS = Route(
 ADD_TO_CAMPAIGN = Route(
     name="contacts.add_to_campaign", operation_id="add-contact-to-campaign", method="POST",
     path="/contacts/{contact_id}/campaigns/{campaign_id}", scope=WRITE, status=201,
-    response=m.Ack, body=m.CampaignBody, idempotent=False,
+    response=m.Ack, body=m.CampaignBody, write="never_resend",
     summary="Add a contact to a campaign.",
 )  # fmt: skip
 REMOVE_FROM_CAMPAIGN = Route(
@@ -164,7 +248,7 @@ REMOVE_FROM_ALL_CAMPAIGNS = Route(
 ADD_TO_WORKFLOW = Route(
     name="contacts.add_to_workflow", operation_id="add-contact-to-workflow", method="POST",
     path="/contacts/{contact_id}/workflow/{workflow_id}", scope=WRITE, status=200,
-    response=m.Ack, body=m.WorkflowBody, idempotent=False,
+    response=m.Ack, body=m.WorkflowBody, write="never_resend",
     summary="Enrol a contact in a workflow.",
 )  # fmt: skip
 REMOVE_FROM_WORKFLOW = Route(
@@ -189,7 +273,8 @@ GET_TASK = Route(
 CREATE_TASK = Route(
     name="contacts.tasks.create", operation_id="create-task", method="POST",
     path="/contacts/{contact_id}/tasks", scope=WRITE, status=201, response=m.Task,
-    envelope="task", body=m.CreateTask, idempotent=False, summary="Create a task.",
+    envelope="task", body=m.CreateTask, write="reconcile", natural_key="task",
+    summary="Create a task.",
 )  # fmt: skip
 UPDATE_TASK = Route(
     name="contacts.tasks.update", operation_id="update-task", method="PUT",
@@ -223,7 +308,8 @@ GET_NOTE = Route(
 CREATE_NOTE = Route(
     name="contacts.notes.create", operation_id="create-note", method="POST",
     path="/contacts/{contact_id}/notes", scope=WRITE, status=201, response=m.Note,
-    envelope="note", body=m.CreateNote, idempotent=False, summary="Create a note.",
+    envelope="note", body=m.CreateNote, write="reconcile", natural_key="note",
+    summary="Create a note.",
 )  # fmt: skip
 UPDATE_NOTE = Route(
     name="contacts.notes.update", operation_id="update-note", method="PUT",

@@ -1,11 +1,13 @@
 """The one request pipeline, over one aiohttp session.
 
 Every call takes the same path: validate the arguments (before any I/O) → then, per attempt,
-**rate-limit** acquire (per location) → **bearer token** → send → read the whole body and
-release the connection → record the ``X-RateLimit-*`` headers → on 2xx decode with the route's
-cached decoder; otherwise map the status to an exception, or retry as :mod:`ghl_async.retry`
-decides. A 401 makes the auth invalidate the token it gave and, if it can get another, the call
-is retried once with it.
+the **daily quota** check (fail at once once it is spent) → **rate-budget** acquire (per
+location; :class:`~ghl_async.ratelimit.RateBudget`) → **bearer token** → send → read the whole
+body within ``max_response_size`` and release the connection → give the budget the
+``X-RateLimit-*`` headers → on 2xx decode with the route's cached decoder; otherwise map the
+status to an exception, or do what :func:`ghl_async.retry.decide` says: retry, reconcile a
+create by natural key (:mod:`ghl_async.reconcile`), or raise. A 401 makes the auth invalidate
+the token it gave and, if it can get another, the call is retried once with it.
 
 Two classes: :class:`Transport` is what ``Client.with_options`` siblings share (the aiohttp
 session, auth, rate-limit buckets, per-route plans); it is also the auth's
@@ -13,8 +15,8 @@ session, auth, rate-limit buckets, per-route plans); it is also the auth's
 retry policy, default location) and runs the calls.
 
 Hot path: everything that depends only on the route (URL pieces, decoder, body validator,
-idempotency) is computed once per route in a :class:`_Plan`; the header dict is cached per
-token; nothing is formatted for logging unless DEBUG is enabled.
+write policy) is computed once per route in a :class:`_Plan`; the header dict is cached per
+token; nothing is formatted for logging unless a retry or a wait happens (INFO) or DEBUG is on.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 from urllib.parse import quote
@@ -30,11 +35,15 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
+from ghl_async import defaults
+from ghl_async.bodies import ACCEPT_ENCODING, read_body
 from ghl_async.errors import (
     AmbiguousWriteError,
     APIError,
     ConfigError,
+    DailyQuotaExceeded,
     DecodeError,
+    GHLError,
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
@@ -43,9 +52,18 @@ from ghl_async.errors import (
     error_class_for,
 )
 from ghl_async.models import Body, Contact, ContactsPage, Query
-from ghl_async.ratelimit import RateLimit, RateLimiter, RateLimitInfo
-from ghl_async.retry import Outcome, RetryPolicy, outcome_of, parse_retry_after, retry_delay
-from ghl_async.routes import Route
+from ghl_async.ratelimit import (
+    RateBucket,
+    RateBudget,
+    RateLimit,
+    RateLimiter,
+    RateLimitInfo,
+    Unlimited,
+    header_count,
+)
+from ghl_async.reconcile import Claimed, clock_offset, created_id, reconcile
+from ghl_async.retry import Outcome, RetryPolicy, decide, outcome_of, parse_retry_after
+from ghl_async.routes import IfBodyFlag, Route, WritePolicy
 
 if TYPE_CHECKING:
     from ghl_async.auth import AiohttpTokenTransport, Auth
@@ -98,8 +116,8 @@ class _Plan(Generic[R]):
     __slots__ = (
         "body_check",
         "decode",
+        "flag",
         "head",
-        "idempotent",
         "method",
         "operation",
         "params",
@@ -107,6 +125,7 @@ class _Plan(Generic[R]):
         "route",
         "scope",
         "tails",
+        "write",
     )
 
     def __init__(self, route: Route[R], base_url: str) -> None:
@@ -114,7 +133,9 @@ class _Plan(Generic[R]):
         self.operation = route.name
         self.method = route.method
         self.scope = route.scope
-        self.idempotent = route.idempotent
+        # The write policy, or the body flag that picks it per call (upsert).
+        self.write: WritePolicy = route.write if isinstance(route.write, str) else "idempotent"
+        self.flag = route.write if isinstance(route.write, IfBodyFlag) else None
         self.params = route.path_params
         pieces = _PLACEHOLDER.split(route.path)
         self.head = base_url + pieces[0]
@@ -155,6 +176,24 @@ def _decoder(route: Route[R]) -> Callable[[bytes], R]:
     return lambda data: payload(decode(data))
 
 
+@dataclass(slots=True)
+class _Spent:
+    """A location whose daily quota is spent: calls fail at once until ``until`` (monotonic)."""
+
+    until: float
+    reset_at: datetime | None
+
+
+class _Clock:
+    """What a reconciliation lookup needs from its answer: the ``Date`` header, when it came."""
+
+    __slots__ = ("date", "received")
+
+    def __init__(self) -> None:
+        self.date: str | None = None
+        self.received = 0.0
+
+
 class Transport:
     """The state ``with_options`` siblings share; also the auth's ``TokenTransport``."""
 
@@ -165,20 +204,34 @@ class Transport:
         base_url: str,
         version: str,
         user_agent: str,
-        rate_limit: RateLimit | None,
+        rate_limit: RateLimit | Unlimited | RateBudget | None,
         timeout: aiohttp.ClientTimeout,
         http: aiohttp.ClientSession | None,
         connector_limit: int,
         connector_limit_per_host: int,
+        max_response_size: int = defaults.MAX_RESPONSE_SIZE,
     ) -> None:
         self.auth = auth
         self.base_url = base_url
         self.version = version
         self.user_agent = user_agent
-        self.limiter = None if rate_limit is None else RateLimiter(rate_limit)
+        self.budget: RateBudget | None
+        if isinstance(rate_limit, RateLimit):
+            self.budget = RateLimiter(rate_limit)
+        elif rate_limit is None or isinstance(rate_limit, Unlimited):
+            self.budget = None
+        else:
+            self.budget = rate_limit
+        # `rate_limit=None` turns everything off; otherwise the server's counters are kept
+        # (Client.rate_limits) and a spent daily quota fails calls before they are sent.
+        self.bookkeeping = rate_limit is not None
         # The last response headers per rate key, parsed only when someone asks: most calls
         # never look at them.
         self.rate_headers: dict[str, Mapping[str, str]] = {}
+        self.spent: dict[str, _Spent] = {}
+        self.claimed = Claimed()
+        self.max_response_size = max_response_size
+        self.inflate = False
         self.timeout = timeout
         self._given = http
         self._http: aiohttp.ClientSession | None = None
@@ -189,6 +242,19 @@ class Transport:
         self._static = self._plain  # the fixed headers each request must carry itself
         self._headers: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
         self.state = "new"
+
+    def mark_spent(self, key: str, retry_after: float | None) -> _Spent:
+        """Remember that ``key``'s daily quota is spent (until ``retry_after`` s, if known)."""
+        now = time.monotonic()
+        if retry_after is not None and retry_after <= 2 * 86_400:
+            entry = _Spent(
+                now + retry_after, datetime.now(timezone.utc) + timedelta(seconds=retry_after)
+            )
+        else:
+            entry = _Spent(now + defaults.DAILY_QUOTA_PROBE, None)
+        if self.bookkeeping:
+            self.spent[key] = entry
+        return entry
 
     @property
     def rate_limits(self) -> dict[str, RateLimitInfo]:
@@ -206,16 +272,23 @@ class Transport:
         """Create the aiohttp session (unless the caller gave one) and bind the auth."""
         if self._given is not None:
             self._http = self._given
+            # A caller's session keeps its own decompression; we inflate only if it does not.
+            self.inflate = not getattr(self._given, "auto_decompress", True)
+            if self.inflate:
+                self._static = {**self._plain, "Accept-Encoding": ACCEPT_ENCODING}
         else:
             limit, per_host = self._connector_limits
             self._http = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=limit, limit_per_host=per_host),
                 # Our own session carries the fixed headers, so each request adds only its
                 # Authorization (aiohttp merges the two per request).
-                headers=self._plain,
+                headers={**self._plain, "Accept-Encoding": ACCEPT_ENCODING},
                 # HighLevel's API is stateless; a jar would only carry cookies between calls.
                 cookie_jar=aiohttp.DummyCookieJar(),
+                # read_body inflates within max_response_size, on every aiohttp version.
+                auto_decompress=False,
             )
+            self.inflate = True
             self._static = {}
         self.state = "open"
         self.auth.bind(self)
@@ -283,6 +356,7 @@ class Transport:
                 timeout=self.timeout,
                 version=self.version,
                 user_agent=self.user_agent,
+                max_response_size=self.max_response_size,
             )
         return await forms.post_form(path, form, bearer=bearer, version=version)
 
@@ -293,7 +367,7 @@ class Transport:
 class Session:
     """One sibling's view of the shared :class:`Transport`: options plus the pipeline."""
 
-    __slots__ = ("location_id", "retry", "timeout", "transport")
+    __slots__ = ("location_id", "reconcile", "retry", "settle", "timeout", "transport")
 
     def __init__(
         self,
@@ -302,11 +376,15 @@ class Session:
         location_id: str | None,
         timeout: aiohttp.ClientTimeout,
         retry: RetryPolicy,
+        reconcile: bool = defaults.RECONCILE_WRITES,
+        settle: float = defaults.RECONCILE_SETTLE,
     ) -> None:
         self.transport = transport
         self.location_id = location_id
         self.timeout = timeout
         self.retry = retry
+        self.reconcile = reconcile
+        self.settle = settle
 
     def location(self, location_id: str | None) -> str:
         """``location_id`` if given (validated), else the client's; one is required."""
@@ -337,17 +415,43 @@ class Session:
 
         Raises:
             ConfigError: bad arguments; nothing was sent.
-            APIError: HighLevel answered with an error status (after any retries).
-            TransportError: no response (``AmbiguousWriteError`` when a create may have
-                been applied and was therefore not resent).
+            APIError: HighLevel answered with an error status (after any retries);
+                ``RateLimitError`` also when the server asked for a wait above
+                ``retry_after_cap``, ``DailyQuotaExceeded`` when the day's quota is spent.
+            TransportError: no response (``AmbiguousWriteError`` when a write may have been
+                applied and no lookup could tell).
             DecodeError: a 2xx body did not match the route's model.
+            ResponseTooLargeError: a body above ``max_response_size``.
         """
         plan = self.transport.plan(route)
         url = plan.url(path)
         if query is not None:
             url += _encode_query(plan, query)
         data = None if body is None and plan.body_check is None else _encode_body(plan, body)
-        return self._send(plan, url, data, location_id or self.location_id)
+        return self._send(plan, url, data, location_id or self.location_id, path, body, None)
+
+    async def lookup(
+        self,
+        route: Route[R],
+        path: Sequence[str] = (),
+        *,
+        query: Query | None = None,
+        body: Body | None = None,
+        location_id: str | None = None,
+    ) -> tuple[R, float | None]:
+        """One read for :mod:`ghl_async.reconcile`: the payload, and a lower bound of (server
+        clock - our clock) in seconds from the answer's ``Date`` header (``None``: no header).
+        """
+        plan = self.transport.plan(route)
+        url = plan.url(path)
+        if query is not None:
+            url += _encode_query(plan, query)
+        data = None if body is None else _encode_body(plan, body)
+        clock = _Clock()
+        result = await self._send(
+            plan, url, data, location_id or self.location_id, path, body, clock
+        )
+        return result, clock_offset(clock.date, clock.received)
 
     def paginate(
         self,
@@ -401,27 +505,46 @@ class Session:
                 yield contact
             current = current.next(page)
 
-    async def _send(self, plan: _Plan[R], url: str, data: bytes | None, location: str | None) -> R:
+    async def _send(
+        self,
+        plan: _Plan[R],
+        url: str,
+        data: bytes | None,
+        location: str | None,
+        path: Sequence[str],
+        body: Body | None,
+        clock: _Clock | None,
+    ) -> R:
         transport = self.transport
         http = transport.http
         auth = transport.auth
         key = auth.rate_key(location)
-        bucket = None if transport.limiter is None else transport.limiter.bucket(key)
+        budget = transport.budget
+        bucket = None if budget is None else budget.bucket(key)
+        write = plan.write if plan.flag is None else plan.flag.pick(body)
+        policy = self.retry
+        cap = policy.retry_after_cap
+        limit = transport.max_response_size
+        inflate = transport.inflate
         method = plan.method
-        idempotent = plan.idempotent
         timeout = self.timeout
         debug = log.isEnabledFor(logging.DEBUG)
-        loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop() if debug else None
+        # Our wall clock when a create began: what it may have created is younger.
+        started = time.time() if write == "reconcile" else 0.0
         attempt = 0
         reauthorized = False
         while True:
-            failure: BaseException | None = None
+            if transport.spent:
+                _check_quota(plan, url, transport, key)
             if bucket is not None:
-                await bucket.acquire()
+                refused = await bucket.acquire(cap)
+                if refused is not None:
+                    raise _budget_error(plan, url, transport.base_url, key, refused, cap)
+            began = 0.0 if loop is None else loop.time()
             try:
                 token = await auth.access_token(location)
                 headers = transport.headers(token, data is not None)
-                started = loop.time() if debug else 0.0
                 async with http.request(
                     method,
                     url,
@@ -430,84 +553,230 @@ class Session:
                     timeout=timeout,
                     allow_redirects=False,
                 ) as response:
-                    raw = await response.read()
+                    raw = await read_body(
+                        response, limit, inflate=inflate, operation=plan.operation
+                    )
                 status = response.status
                 response_headers = response.headers
             except _NO_RESPONSE as err:
-                failure = err
-            finally:
                 if bucket is not None:
-                    bucket.release()  # the slot counts from now: the latest the server saw it
-            if failure is not None:
-                outcome = outcome_of(failure)
-                delay = retry_delay(outcome, attempt, idempotent, self.retry)
-                if debug:
+                    bucket.release(None)
+                outcome = outcome_of(err)
+                failure: BaseException = err
+                error: GHLError = _transport_error(plan, url, transport.base_url, outcome, err)
+                if loop is not None:
                     log.debug(
-                        "%s %s -> %s after %.1f ms (attempt %d)%s",
+                        "%s %s -> %s after %.1f ms (attempt %d)",
                         method,
                         _path_of(url, transport.base_url),
-                        type(failure).__name__,
-                        (loop.time() - started) * 1000,
+                        type(err).__name__,
+                        (loop.time() - began) * 1000,
                         attempt + 1,
-                        "" if delay is None else f", retrying in {delay:.3f} s",
                     )
-                if delay is None:
-                    raise _transport_error(
-                        plan, url, transport.base_url, outcome, failure
-                    ) from failure
+            except BaseException:
+                if bucket is not None:
+                    bucket.release(None)  # the slot counts from now: the latest the server saw it
+                raise
+            else:
+                if bucket is not None:
+                    bucket.release(response_headers)
+                if transport.bookkeeping:
+                    daily = response_headers.get("X-RateLimit-Daily-Remaining")
+                    if daily is not None:
+                        # The daily quota alone is worth reporting (a sync stops on it).
+                        transport.rate_headers[key] = response_headers
+                        if daily == "0" or (daily[:1] == "0" and header_count(daily) == 0):
+                            transport.mark_spent(key, None)
+                        elif transport.spent:
+                            transport.spent.pop(key, None)
+                    elif "X-RateLimit-Remaining" in response_headers:
+                        transport.rate_headers[key] = response_headers
+                if loop is not None:
+                    log.debug(
+                        "%s %s -> %d in %.1f ms (attempt %d)",
+                        method,
+                        _path_of(url, transport.base_url),
+                        status,
+                        (loop.time() - began) * 1000,
+                        attempt + 1,
+                    )
+                if 200 <= status < 300:
+                    try:
+                        result = plan.decode(raw)
+                    except msgspec.ValidationError as err:
+                        # JSON of another shape: schema drift, the same on every attempt.
+                        raise _decode_error(plan, status, raw, err) from err
+                    except msgspec.DecodeError as err:
+                        # Not JSON at all (cut short, garbage): an attempt that went wrong.
+                        outcome = Outcome(status=status, undecodable=True)
+                        failure = err
+                        error = _decode_error(plan, status, raw, err)
+                    else:
+                        if clock is not None:
+                            clock.date = response_headers.get("Date")
+                            clock.received = time.time()
+                        if write == "reconcile":
+                            transport.claimed.add(created_id(result) or "")
+                        return result
+                else:
+                    timed_out = status == 401 and b"Command timed out" in raw
+                    if (
+                        status == 401
+                        and not timed_out
+                        and not reauthorized
+                        and await auth.invalidate(location, token)
+                    ):
+                        reauthorized = True
+                        continue
+                    outcome, error = _status_outcome(
+                        plan, url, transport, key, bucket, cap, status, raw, response_headers
+                    )
+                    if timed_out:
+                        outcome = Outcome(status=status, command_timeout=True)
+                    failure = error
+
+            decision = decide(outcome, attempt, write, policy)
+            action = decision.action
+            if action == "retry":
+                delay = cast(float, decision.delay)
+                _log_retry(plan, _cause(outcome, failure), attempt, policy, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
                 continue
+            if action == "reconcile":
+                if not self.reconcile:
+                    checked: tuple[str, ...] = ("nothing: reconcile_writes is off",)
+                    raise _ambiguous(plan, url, transport.base_url, outcome, failure, checked)
+                verdict = await reconcile(
+                    self,
+                    cast("Route[object]", plan.route),
+                    path,
+                    body,
+                    location,
+                    started,
+                    applied=outcome.undecodable,
+                    settle_until=_settle_until(outcome, timeout, self.settle),
+                )
+                cause = _cause(outcome, failure)
+                if verdict.kind == "found":
+                    log.info(
+                        "%s: %s; found what it created: %s",
+                        plan.operation,
+                        cause,
+                        verdict.checked[-1],
+                    )
+                    transport.claimed.add(created_id(verdict.found) or "")
+                    return cast(R, verdict.found)
+                if verdict.kind == "absent":
+                    if decision.delay is not None:
+                        log.info(
+                            "%s: %s; not applied (%s); resending",
+                            plan.operation,
+                            cause,
+                            verdict.checked[-1],
+                        )
+                        _log_retry(plan, cause, attempt, policy, decision.delay)
+                        await asyncio.sleep(decision.delay)
+                        attempt += 1
+                        continue
+                    # Certainly not applied, and no retry left: an ordinary failure.
+                    if error is failure:
+                        raise error
+                    raise error from failure
+                raise _ambiguous(plan, url, transport.base_url, outcome, failure, verdict.checked)
+            if action == "ambiguous":
+                raise _ambiguous(plan, url, transport.base_url, outcome, failure, ())
+            if error is failure:
+                raise error
+            raise error from failure
 
-            remaining = response_headers.get("X-RateLimit-Remaining")
-            if remaining is not None:
-                transport.rate_headers[key] = response_headers
-                if bucket is not None and remaining.isdigit():
-                    bucket.observe(int(remaining))
-            elif "X-RateLimit-Daily-Remaining" in response_headers:
-                # The daily quota alone is still worth reporting (a sync stops on it).
-                transport.rate_headers[key] = response_headers
-            if debug:
-                log.debug(
-                    "%s %s -> %d in %.1f ms (attempt %d)",
-                    method,
-                    _path_of(url, transport.base_url),
-                    status,
-                    (loop.time() - started) * 1000,
-                    attempt + 1,
-                )
-            if 200 <= status < 300:
-                try:
-                    return plan.decode(raw)
-                except (msgspec.ValidationError, msgspec.DecodeError) as err:
-                    raise DecodeError(
-                        f"{plan.operation}: the {status} response did not match "
-                        f"{_type_name(plan.route.response)}: {err}",
-                        operation=plan.operation,
-                        body=raw,
-                    ) from err
-            if status == 401 and not reauthorized and await auth.invalidate(location, token):
-                reauthorized = True
-                continue
-            info = RateLimitInfo.from_headers(response_headers)
-            retry_after = None
-            if status == 429:
-                retry_after = parse_retry_after(
-                    response_headers.get("Retry-After"), None if info is None else info.interval_ms
-                )
-                if bucket is not None and retry_after is not None:
-                    bucket.pause(retry_after)
-            delay = retry_delay(
-                Outcome(status=status, retry_after=retry_after), attempt, idempotent, self.retry
+
+# --- the failure path --------------------------------------------------------------------------
+
+
+def _check_quota(plan: _Plan[R], url: str, transport: Transport, key: str) -> None:
+    entry = transport.spent.get(key)
+    if entry is None:
+        return
+    now = time.monotonic()
+    if now >= entry.until:
+        del transport.spent[key]  # let one request find out whether the quota is back
+        return
+    raise _quota_error(
+        plan,
+        url,
+        transport.base_url,
+        entry,
+        message=f"the daily request quota of {key} is spent (an earlier answer said so); "
+        "not sent",
+    )
+
+
+def _status_outcome(
+    plan: _Plan[R],
+    url: str,
+    transport: Transport,
+    key: str,
+    bucket: RateBucket | None,
+    cap: float,
+    status: int,
+    raw: bytes,
+    headers: Mapping[str, str],
+) -> tuple[Outcome, APIError]:
+    info = RateLimitInfo.from_headers(headers)
+    given = headers.get("Retry-After")
+    retry_after = None
+    if status == 429:
+        retry_after = parse_retry_after(given, None if info is None else info.interval_ms)
+        if info is not None and info.daily_remaining == 0:
+            # Waiting seconds will not help, and retrying would spend nothing but time.
+            entry = transport.mark_spent(key, retry_after)
+            raise _quota_error(
+                plan, url, transport.base_url, entry, raw=raw, headers=headers, info=info
             )
-            if delay is None:
-                raise _api_error(
-                    plan, url, transport.base_url, status, raw, response_headers, info, retry_after
-                )
-            if debug:
-                log.debug("retrying %s in %.3f s", plan.operation, delay)
-            await asyncio.sleep(delay)
-            attempt += 1
+        if bucket is not None and retry_after is not None and retry_after <= cap:
+            # Shared by every call to this location; a longer wait pauses nothing.
+            bucket.pause(retry_after)
+    elif given is not None:
+        retry_after = parse_retry_after(given)
+    error = _api_error(plan, url, transport.base_url, status, raw, headers, info, retry_after)
+    return Outcome(status=status, retry_after=retry_after), error
+
+
+def _settle_until(
+    outcome: Outcome, timeout: aiohttp.ClientTimeout, settle: float
+) -> float | None:
+    """Until when a failed create may still be applied by a server that is still at it."""
+    if not (outcome.timeout or outcome.status == 504 or outcome.command_timeout):
+        return None  # a reset or a 500/502/503: the server is done with the request
+    waited = timeout.total or timeout.sock_read or defaults.TIMEOUT_TOTAL
+    return time.time() + max(settle, waited)
+
+
+def _cause(outcome: Outcome, failure: BaseException) -> str:
+    if outcome.status is None:
+        return type(failure).__name__
+    if outcome.undecodable:
+        return f"an undecodable {outcome.status} body"
+    if outcome.command_timeout:
+        return "HTTP 401 Command timed out"
+    if outcome.retry_after is not None:
+        return f"HTTP {outcome.status} (Retry-After {outcome.retry_after:g} s)"
+    return f"HTTP {outcome.status}"
+
+
+def _log_retry(
+    plan: _Plan[R], cause: str, attempt: int, policy: RetryPolicy, delay: float
+) -> None:
+    # The operation name, never the URL: query strings carry e-mail addresses and phones.
+    log.info(
+        "%s: %s; retry %d of %d in %.2f s",
+        plan.operation,
+        cause,
+        attempt + 1,
+        policy.max_retries,
+        delay,
+    )
 
 
 # --- encoding --------------------------------------------------------------------------------
@@ -562,21 +831,101 @@ def _path_of(url: str, base_url: str) -> str:
     return url[len(base_url) :].split("?", 1)[0]
 
 
+def _where(plan: _Plan[R], url: str, base_url: str) -> str:
+    return f"{plan.operation} ({plan.method} {_path_of(url, base_url)})"
+
+
 def _transport_error(
     plan: _Plan[R], url: str, base_url: str, outcome: Outcome, err: BaseException
 ) -> TransportError:
-    where = f"{plan.operation} ({plan.method} {_path_of(url, base_url)})"
-    cause = type(err).__name__
-    if not plan.idempotent and outcome.sent:
-        return AmbiguousWriteError(
-            f"{where}: {cause} after the request was sent; it may have been applied, so it was "
-            "not resent (look the object up before trying again)",
-            operation=plan.operation,
-            sent=True,
-        )
+    where = _where(plan, url, base_url)
     if outcome.timeout:
         return RequestTimeout(f"{where}: timed out", operation=plan.operation, sent=outcome.sent)
-    return TransportError(f"{where}: {cause}: {err}", operation=plan.operation, sent=outcome.sent)
+    return TransportError(
+        f"{where}: {type(err).__name__}: {err}", operation=plan.operation, sent=outcome.sent
+    )
+
+
+def _ambiguous(
+    plan: _Plan[R],
+    url: str,
+    base_url: str,
+    outcome: Outcome,
+    failure: BaseException,
+    checked: tuple[str, ...],
+) -> AmbiguousWriteError:
+    what = _cause(outcome, failure)
+    if checked:
+        text = "; ".join(checked)
+        ending = f"no lookup settled it, so it was not resent (checked: {text})"
+    else:
+        ending = "nothing can be looked up to tell, so it was not resent (check before retrying)"
+    return AmbiguousWriteError(
+        f"{_where(plan, url, base_url)}: {what} after the request was sent; it may have been "
+        f"applied, and {ending}",
+        operation=plan.operation,
+        sent=True,
+        checked=checked,
+        status=outcome.status,
+    )
+
+
+def _decode_error(plan: _Plan[R], status: int, raw: bytes, err: Exception) -> DecodeError:
+    return DecodeError(
+        f"{plan.operation}: the {status} response did not match "
+        f"{_type_name(plan.route.response)}: {err}",
+        operation=plan.operation,
+        body=raw,
+    )
+
+
+def _budget_error(
+    plan: _Plan[R], url: str, base_url: str, key: str, wait: float, cap: float
+) -> RateLimitError:
+    # Waiting would park this call (and the bucket) for as long as the server says; the
+    # caller decides instead.
+    exc = RateLimitError(
+        status=429,
+        operation=plan.operation,
+        method=plan.method,
+        url=_path_of(url, base_url),
+        messages=[
+            f"the server's limits for {key} ask for a wait of {wait:.1f} s, more than "
+            f"retry_after_cap ({cap:g} s); not sent"
+        ],
+    )
+    exc.retry_after = wait
+    return exc
+
+
+def _quota_error(
+    plan: _Plan[R],
+    url: str,
+    base_url: str,
+    entry: _Spent,
+    *,
+    message: str = "",
+    raw: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+    info: RateLimitInfo | None = None,
+) -> DailyQuotaExceeded:
+    if headers is not None:
+        exc = cast(
+            DailyQuotaExceeded,
+            _api_error(plan, url, base_url, 429, raw, headers, info, None, DailyQuotaExceeded),
+        )
+    else:
+        exc = DailyQuotaExceeded(
+            status=429,
+            operation=plan.operation,
+            method=plan.method,
+            url=_path_of(url, base_url),
+            messages=[message],
+        )
+    exc.reset_at = entry.reset_at
+    if entry.reset_at is not None:
+        exc.retry_after = max((entry.reset_at - datetime.now(timezone.utc)).total_seconds(), 0.0)
+    return exc
 
 
 def _error_fields(
@@ -621,10 +970,12 @@ def _api_error(
     headers: Mapping[str, str],
     info: RateLimitInfo | None,
     retry_after: float | None,
+    cls: type[APIError] | None = None,
 ) -> APIError:
     messages, error, trace_id, meta = _error_fields(raw, headers.get("Content-Type", ""))
     trace_id = trace_id or headers.get("traceId") or headers.get("X-Trace-Id")
-    cls = error_class_for(status, messages)
+    if cls is None:
+        cls = error_class_for(status, messages)
     exc = cls(
         status=status,
         operation=plan.operation,

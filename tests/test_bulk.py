@@ -64,7 +64,8 @@ async def connected(
             auth=StaticToken(fake.private_token, location_id=fake.location_id),
             location_id=fake.location_id,
             base_url=fake.base_url,
-            rate_limit=client_rule,
+            # No client-side limit unless a test asks, but the server's counters are kept.
+            rate_limit=client_rule if client_rule is not None else RateLimit.unlimited(),
             backoff_base=0.001,
             backoff_max=0.005,
             max_retries=3,
@@ -333,6 +334,20 @@ async def test_stops_cleanly_when_the_daily_quota_is_nearly_spent(tmp_path: Path
         assert rest.skipped == report.created
         assert rest.created == 200 - report.created
     assert distinct_emails(fake) == (200, 200)
+
+
+async def test_a_spent_quota_stops_the_run_without_retrying_each_record() -> None:
+    # No reserve: the quota runs out mid-run. DailyQuotaExceeded is raised at once by the
+    # client and ends the run; no record is retried against it.
+    async with connected(daily_limit=30) as (fake, ghl):
+        report = await upsert_contacts(
+            ghl, records(100), MAPPING, quota_reserve=0, concurrency=4, retry_delay=5.0
+        )
+        assert report.stopped == "quota"
+        assert report.created == 30
+        assert fake.count(operation="contacts.upsert") <= 30 + 4  # a 429 per worker at most
+        assert {f.status for f in report.failed} <= {429}
+    assert distinct_emails(fake) == (30, 30)
 
 
 async def test_bad_settings_fail_before_sending() -> None:

@@ -94,11 +94,14 @@ async def test_429_retry_after_when_retries_are_spent(fake: FakeHighLevel) -> No
 
 
 async def test_server_errors_and_proxy_html(fake: FakeHighLevel, ghl: Client) -> None:
-    fake.fail("contacts.get", 500)
+    fake.fail("contacts.get", 500, times=None)
     with pytest.raises(ServerError) as caught:
         await ghl.contacts.get("anyContactId00000001")
     assert caught.value.status == 500
-    assert fake.count(operation="contacts.get") == 1  # 500 is not in the retry set
+    assert caught.value.messages == ["Internal Server Error"]
+    assert fake.count(operation="contacts.get") == 1 + 3  # 500 is retried: 1 + max_retries
+    fake.clear_faults()
+    fake.reset_log()
 
     fake.fail("contacts.get", 502, times=None, html=True)
     with pytest.raises(ServerError) as caught:
@@ -108,7 +111,7 @@ async def test_server_errors_and_proxy_html(fake: FakeHighLevel, ghl: Client) ->
     assert err.messages[0].startswith("non-JSON response (text/html")
     assert "502 Bad Gateway" in err.messages[0]
     assert b"<html>" in err.body
-    assert fake.count(operation="contacts.get") == 1 + 4  # 502 retried: 1 + max_retries
+    assert fake.count(operation="contacts.get") == 1 + 3  # 502 retried: 1 + max_retries
 
 
 class _Odd:

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections import deque
 
 import pytest
 
 from ghl_async.errors import ConfigError
 from ghl_async.ratelimit import (
+    SERVER_MAX,
+    SERVER_WINDOW_MAX,
+    UNLIMITED,
     Bucket,
     RateLimit,
     RateLimiter,
     RateLimitInfo,
+    Unlimited,
+    Window,
+    header_count,
     padding,
+    server_rule,
     window_wait,
+    windows_for,
 )
 
 
@@ -179,3 +188,136 @@ def test_rate_limiter_makes_one_bucket_per_key() -> None:
     limiter = RateLimiter(RateLimit())
     assert limiter.bucket("a") is limiter.bucket("a")
     assert limiter.bucket("a") is not limiter.bucket("b")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("100", 100),
+        (" 42 ", 42),
+        ("199000.0", 199_000),
+        ("0", 0),
+        (None, None),
+        ("", None),
+        ("-5", None),
+        ("1e400", None),
+        ("1e3", None),
+        ("Infinity", None),
+        ("inf", None),
+        ("NaN", None),
+        ("١٠٠", None),  # Arabic-Indic digits: int() would read 100
+        ("١٠٠.0", None),
+        ("12.x", None),
+        ("9" * 16, None),
+        ("1000000000001", None),  # above the default maximum
+        ("0x10", None),
+    ],
+)
+def test_header_count(raw: str | None, expected: int | None) -> None:
+    assert header_count(raw) == expected
+
+
+def test_rate_limit_info_never_raises_on_malformed_values() -> None:
+    odd = dict.fromkeys(
+        ("X-RateLimit-Max", "X-RateLimit-Remaining", "X-RateLimit-Interval-Milliseconds",
+         "X-RateLimit-Limit-Daily", "X-RateLimit-Daily-Remaining"),
+        "1e400",
+    )  # fmt: skip
+    assert RateLimitInfo.from_headers(odd) is None
+    assert RateLimitInfo.from_headers({**odd, "X-RateLimit-Max": "50"}) == RateLimitInfo(max=50)
+
+
+@pytest.mark.parametrize(
+    ("max_value", "interval_ms", "expected"),
+    [
+        (100, 10_000, (100, 10.0)),
+        (None, 10_000, None),
+        (100, None, None),
+        (0, 10_000, None),
+        (100, 0, None),
+        (SERVER_MAX + 1, 10_000, None),
+        (100, int(SERVER_WINDOW_MAX * 1000) + 1, None),  # a window beyond reason: ignored
+        (1, 1, (1, 0.001)),
+    ],
+)
+def test_server_rule(
+    max_value: int | None, interval_ms: int | None, expected: tuple[int, float] | None
+) -> None:
+    assert server_rule(max_value, interval_ms) == expected
+
+
+R100 = RateLimit(100, 10.0, margin=0.0)
+
+
+@pytest.mark.parametrize(
+    ("rule", "server", "expected"),
+    [
+        (R100, None, ((100, 10.0, False),)),
+        (R100, (100, 10.0), ((100, 10.0, False),)),  # the same: ours
+        (R100, (50, 10.0), ((50, 10.0, True),)),  # stricter server: followed down
+        (R100, (100, 20.0), ((100, 20.0, True),)),
+        (R100, (200, 10.0), ((100, 10.0, False),)),  # looser server: our rule stands
+        (RateLimit(1000, 10.0, margin=0.0), (100, 10.0), ((100, 10.0, True),)),  # not cut
+        (R100, (10, 0.5), ((100, 10.0, False), (10, 0.5, True))),  # neither: both kept
+        (RateLimit(20, 1.0, margin=0.0), (100, 10.0), ((20, 1.0, False), (100, 10.0, True))),
+        (RateLimit(100, 10.0), (50, 5.0), ((100, 10.02, False), (50, 5.01, True))),
+    ],
+)
+def test_windows_for(
+    rule: RateLimit, server: tuple[int, float] | None, expected: tuple[Window, ...]
+) -> None:
+    got = windows_for(rule, server)
+    assert [(n, pytest.approx(s), t) for n, s, t in got] == list(expected)
+
+
+def test_window_wait_ignores_entries_older_than_its_span() -> None:
+    log = deque([0.0, 0.1, 5.0, 5.1], maxlen=10)
+    assert window_wait(log, 0, 5.2, 2, 1.0) == pytest.approx(0.8)  # only 5.0 and 5.1 count
+    assert window_wait(log, 0, 5.2, 3, 1.0) == 0.0
+    assert window_wait(log, 0, 5.2, 4, 10.0) == pytest.approx(4.8)
+
+
+async def test_a_bucket_follows_the_server_rule_from_its_headers() -> None:
+    bucket = Bucket(RateLimit(100, 10.0))
+    assert await bucket.acquire() is None
+    bucket.release({"X-RateLimit-Max": "3", "X-RateLimit-Interval-Milliseconds": "100",
+                    "X-RateLimit-Remaining": "2"})  # fmt: skip
+    # 3 per 0.1 s and 100 per 10 s: neither is stricter everywhere, both are kept.
+    assert bucket.windows == ((100, pytest.approx(10.02), False), (3, pytest.approx(0.1002), True))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await _admit(bucket, 3)  # one slot is held by the first request: the third waits
+    assert loop.time() - start >= 0.09
+    bucket.release({"X-RateLimit-Max": "oops", "X-RateLimit-Remaining": "1e400"})
+    bucket.follow(None)  # the server stopped saying: back to the rule
+    assert bucket.windows == ((100, pytest.approx(10.02), False),)
+
+
+async def test_a_bucket_refuses_a_server_imposed_wait_beyond_max_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="ghl_async")
+    bucket = Bucket(RateLimit(100, 10.0), "loc_1")
+    bucket.pause(30.0)
+    wait = await bucket.acquire(max_wait=5.0)
+    assert wait is not None
+    assert 29 < wait <= 30
+    assert bucket.windows == ((100, pytest.approx(10.02), False),)
+    # Nothing was taken: a shorter pause is simply waited out, and logged when long.
+    other = Bucket(RateLimit(100, 10.0), "loc_2")
+    other.pause(1.1)
+    assert await other.acquire(max_wait=5.0) is None  # waits the pause out
+    assert any("rate limit of loc_2: waiting 1." in r.getMessage() for r in caplog.records)
+
+
+async def test_a_users_own_rule_is_never_refused() -> None:
+    # max_wait bounds what the server imposes, not the window the caller asked for.
+    bucket = Bucket(RateLimit(1, 0.3, margin=0.0))
+    assert await bucket.acquire(max_wait=0.01) is None
+    bucket.release()
+    assert await bucket.acquire(max_wait=0.01) is None
+
+
+def test_unlimited_is_one_value() -> None:
+    assert RateLimit.unlimited() is UNLIMITED
+    assert isinstance(UNLIMITED, Unlimited)

@@ -1,7 +1,9 @@
-"""Retries over a real socket: 5xx, dropped connections, refused connections, timeouts."""
+"""Retries over a real socket: 5xx, Retry-After, dropped connections, refused connections,
+timeouts; what each write policy of the route table does with them."""
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
@@ -17,19 +19,24 @@ from ghl_async.errors import (
 from ghl_async.testing import FakeHighLevel
 
 
-async def test_503s_are_retried(fake: FakeHighLevel, ghl: Client) -> None:
+async def test_5xx_are_retried(fake: FakeHighLevel, ghl: Client) -> None:
     (cid,) = fake.seed_contacts(1, business_id=None)
     fake.fail("contacts.get", 503, times=2)
     assert (await ghl.contacts.get(cid)).id == cid
     assert fake.count(operation="contacts.get") == 3
+    fake.fail("contacts.get", 500)  # HighLevel's "Internal server error" is transient too
+    assert (await ghl.contacts.get(cid)).id == cid
     fake.fail("contacts.tasks.update", 504)
-    fake.fail("contacts.delete", 502)
+    fake.fail("contacts.delete", 502, html=True)
+    fake.fail("contacts.search", 500)  # a POST, but a read
     task = fake.tasks_of(cid)[0]
     assert (await ghl.contacts.tasks.update(cid, task.id, title="t")).title == "t"  # PUT
+    assert (await ghl.contacts.search(page_limit=10)).total_count == 1
     assert (await ghl.contacts.delete(cid)).ok  # DELETE
+    assert fake.count(operation="contacts.delete") == 2
 
 
-async def test_503s_until_the_budget_is_spent(fake: FakeHighLevel) -> None:
+async def test_5xx_until_the_budget_is_spent(fake: FakeHighLevel) -> None:
     async with make_client(fake, max_retries=2) as ghl:
         fake.fail("contacts.get", 503, times=None)
         with pytest.raises(ServerError) as caught:
@@ -38,65 +45,81 @@ async def test_503s_until_the_budget_is_spent(fake: FakeHighLevel) -> None:
         assert fake.count(operation="contacts.get") == 3
 
 
-async def test_a_create_is_not_retried_after_a_5xx(fake: FakeHighLevel, ghl: Client) -> None:
-    fake.fail("contacts.create", 503)
-    with pytest.raises(ServerError):
-        await ghl.contacts.create(email="once@example.com")
-    assert fake.count(operation="contacts.create") == 1
-    # An upsert is safe to resend: it matches what a first attempt may have created.
-    fake.fail("contacts.upsert", 503)
-    assert (await ghl.contacts.upsert(email="once@example.com")).new is True
-    assert fake.count(operation="contacts.upsert") == 2
+async def test_a_503_retry_after_is_honoured(fake: FakeHighLevel, ghl: Client) -> None:
+    # The client's own backoff is ~1 ms here: only the header can explain a longer pause.
+    (cid,) = fake.seed_contacts(1, business_id=None)
+    fake.fail("contacts.get", 503, retry_after=0.3)
+    assert (await ghl.contacts.get(cid)).id == cid
+    first, second = (r.timestamp for r in fake.requests if r.operation == "contacts.get")
+    assert second - first >= 0.3  # never sooner than the server asked
 
 
-async def test_create_dropped_after_it_was_applied_is_never_duplicated(
+async def test_a_503_asking_for_too_long_is_raised_at_once(fake: FakeHighLevel) -> None:
+    async with make_client(fake) as ghl:
+        fake.fail("contacts.get", 503, retry_after=3600)
+        with pytest.raises(ServerError) as caught:
+            await ghl.contacts.get("anyContactId00000001")
+    assert caught.value.status == 503
+    assert fake.count(operation="contacts.get") == 1
+
+
+async def test_a_create_refused_with_a_5xx_is_looked_up_then_resent(
     fake: FakeHighLevel, ghl: Client
 ) -> None:
-    fake.drop("contacts.create", when="after")
-    with pytest.raises(AmbiguousWriteError) as caught:
-        await ghl.contacts.create(email="applied@example.com", first_name="Once")
-    err = caught.value
-    assert err.sent is True
-    assert err.operation == "contacts.create"
-    assert "may have been applied" in str(err)
-    assert isinstance(err, TransportError)
-    assert fake.count(operation="contacts.create") == 1
-    assert len(fake.find_contacts(email="applied@example.com")) == 1
-    # The way out the error suggests: look it up (or upsert), never create again.
-    found = await ghl.contacts.find_duplicate(email="applied@example.com")
-    assert found is not None
-    assert found.first_name == "Once"
+    # The fake's `fail` answers before the handler: nothing was created, the lookup says so.
+    fake.fail("contacts.create", 503)
+    created = await ghl.contacts.create(email="once@example.com")
+    assert fake.count(operation="contacts.create") == 2
+    assert fake.count(operation="contacts.find_duplicate") == 1
+    assert [c.id for c in fake.find_contacts(email="once@example.com")] == [created.id]
 
 
-async def test_other_creates_are_just_as_careful(fake: FakeHighLevel, ghl: Client) -> None:
-    (cid,) = fake.seed_contacts(1, business_id=None, tasks=0, notes=0)
-    for operation, call in (
-        ("contacts.tasks.create",
-         lambda: ghl.contacts.tasks.create(cid, title="t", due_date="2026-01-01T00:00:00Z")),
-        ("contacts.notes.create", lambda: ghl.contacts.notes.create(cid, body="n")),
-        ("contacts.add_to_workflow", lambda: ghl.contacts.add_to_workflow(cid, "wf_1")),
-        ("contacts.add_to_campaign", lambda: ghl.contacts.add_to_campaign(cid, "c_1")),
-    ):  # fmt: skip
-        fake.drop(operation, when="after")
-        with pytest.raises(AmbiguousWriteError):
-            await call()
-        assert fake.count(operation=operation) == 1
-    assert len(fake.tasks_of(cid)) == 1
-    assert len(fake.notes_of(cid)) == 1
+async def test_upsert_without_duplicates_is_simply_resent(fake: FakeHighLevel, ghl: Client) -> None:
+    fake.fail("contacts.upsert", 503)
+    assert (await ghl.contacts.upsert(email="up@example.com")).new is True
+    assert fake.count(operation="contacts.upsert") == 2
+    assert fake.count(operation="contacts.find_duplicate") == 0  # idempotent: no lookup
+    fake.drop("contacts.upsert", when="after")
+    result = await ghl.contacts.upsert(email="retry@example.com")
+    assert result.new is False  # the first attempt created it; the retry matched it
+    assert len(fake.find_contacts(email="retry@example.com")) == 1
 
 
 async def test_idempotent_writes_survive_a_dropped_connection(
     fake: FakeHighLevel, ghl: Client
 ) -> None:
     (cid,) = fake.seed_contacts(1, business_id=None)
-    fake.drop("contacts.upsert", when="after")
-    result = await ghl.contacts.upsert(email="retry@example.com")
-    assert result.new is False  # the first attempt created it; the retry matched it
-    assert len(fake.find_contacts(email="retry@example.com")) == 1
     fake.drop("contacts.update", when="before", times=2)
     assert (await ghl.contacts.update(cid, city="Oslo")).city == "Oslo"
+    fake.drop("contacts.add_tags", when="after")
+    assert "vip" in await ghl.contacts.add_tags(cid, tags=["vip"])
     fake.drop("contacts.search", when="before")
-    assert (await ghl.contacts.search(page_limit=10)).total_count == 2
+    assert (await ghl.contacts.search(page_limit=10)).total_count == 1
+
+
+async def test_enrolments_are_never_resent(fake: FakeHighLevel, ghl: Client) -> None:
+    # Nothing can be looked up to tell whether the contact was enrolled.
+    (cid,) = fake.seed_contacts(1, business_id=None, tasks=0, notes=0)
+    for operation, call in (
+        ("contacts.add_to_workflow", lambda: ghl.contacts.add_to_workflow(cid, "wf_1")),
+        ("contacts.add_to_campaign", lambda: ghl.contacts.add_to_campaign(cid, "c_1")),
+    ):  # fmt: skip
+        fake.drop(operation, when="after")
+        with pytest.raises(AmbiguousWriteError) as caught:
+            await call()
+        err = caught.value
+        assert (err.sent, err.checked, err.status, err.operation) == (True, (), None, operation)
+        assert "may have been applied" in str(err)
+        assert "nothing can be looked up" in str(err)
+        assert isinstance(err, TransportError)
+        assert fake.count(operation=operation) == 1
+        fake.fail(operation, 502)
+        with pytest.raises(AmbiguousWriteError) as caught:
+            await call()
+        assert caught.value.status == 502
+        assert fake.count(operation=operation) == 2
+    assert fake.workflows_of(cid) == ["wf_1"]
+    assert fake.campaigns_of(cid) == ["c_1"]
 
 
 def _closed_port() -> int:
@@ -129,10 +152,19 @@ async def test_timeouts(fake: FakeHighLevel) -> None:
         with pytest.raises(RequestTimeout) as caught:
             await ghl.contacts.get(cid)
         assert isinstance(caught.value, TimeoutError)
-        fake.delay("contacts.create", 0.5)
-        with pytest.raises(AmbiguousWriteError):
-            await ghl.contacts.create(email="slow@example.com")
         quick = ghl.with_options(timeout=2.0)
         fake.delay("contacts.get", 0.3)
         assert (await quick.contacts.get(cid)).id == cid
-    assert fake.count(operation="contacts.create") == 1
+
+
+async def test_retries_are_logged_at_info_without_query_strings(
+    fake: FakeHighLevel, ghl: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ghl_async")
+    fake.fail("contacts.find_duplicate", 503)
+    await ghl.contacts.find_duplicate(email="secret.person@example.com")
+    (record,) = [r for r in caplog.records if r.name == "ghl_async"]
+    assert record.levelno == logging.INFO
+    assert record.getMessage().startswith("contacts.find_duplicate: HTTP 503; retry 1 of 3 in ")
+    assert "secret" not in caplog.text
+    assert "example.com" not in caplog.text

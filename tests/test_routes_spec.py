@@ -13,7 +13,9 @@ from typing import Any
 import msgspec
 import pytest
 
+from ghl_async import models as m
 from ghl_async import routes
+from ghl_async.errors import ConfigError
 from ghl_async.routes import Route
 
 SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ghl-api"
@@ -120,15 +122,65 @@ def test_operations_without_a_body_declare_none() -> None:
         assert (route.body is not None) == ("requestBody" in op), route.name
 
 
-def test_idempotency_marks_only_creates() -> None:
-    not_idempotent = {r.name for r in routes.ALL_ROUTES if not r.idempotent}
-    assert not_idempotent == {
-        "contacts.create",
-        "contacts.tasks.create",
-        "contacts.notes.create",
-        "contacts.add_to_campaign",
-        "contacts.add_to_workflow",
+def test_write_policies_are_in_the_table() -> None:
+    policies = {r.name: r.write for r in routes.ALL_ROUTES if r.write != "idempotent"}
+    assert policies == {
+        "contacts.create": "reconcile",
+        "contacts.tasks.create": "reconcile",
+        "contacts.notes.create": "reconcile",
+        "contacts.upsert": routes.IfBodyFlag(
+            "create_new_if_duplicate_allowed", then="reconcile", otherwise="idempotent"
+        ),
+        "contacts.add_to_campaign": "never_resend",
+        "contacts.add_to_workflow": "never_resend",
+    }
+    keys = {r.name: r.natural_key for r in routes.ALL_ROUTES if r.natural_key is not None}
+    assert keys == {
+        "contacts.create": "contact",
+        "contacts.upsert": "contact",
+        "contacts.tasks.create": "task",
+        "contacts.notes.create": "note",
     }
     for route in routes.ALL_ROUTES:
         if route.method in ("GET", "PUT", "DELETE"):
             assert route.idempotent, route.name
+    # POST /contacts/search is a read: its body is the query.
+    assert routes.SEARCH_CONTACTS.idempotent
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (m.UpsertContact(location_id="l", email="a@b.c"), "idempotent"),
+        (m.UpsertContact(location_id="l", email="a@b.c", create_new_if_duplicate_allowed=False),
+         "idempotent"),
+        (m.UpsertContact(location_id="l", email="a@b.c", create_new_if_duplicate_allowed=True),
+         "reconcile"),
+        (None, "idempotent"),
+    ],
+)  # fmt: skip
+def test_upsert_is_idempotent_unless_duplicates_are_allowed(
+    body: m.UpsertContact | None, expected: str
+) -> None:
+    assert routes.UPSERT_CONTACT.write_policy(body) == expected
+    assert not routes.UPSERT_CONTACT.idempotent  # not for every call
+    assert routes.CREATE_CONTACT.write_policy(body) == "reconcile"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"write": "sometimes"}, "unknown write policy"),
+        ({"write": "reconcile"}, "needs a natural_key"),
+        ({"write": routes.IfBodyFlag("nope", then="reconcile", otherwise="idempotent"),
+          "natural_key": "contact", "body": m.UpsertContact}, "not a field"),
+        ({"write": routes.IfBodyFlag("email", then="reconcile", otherwise="idempotent"),
+          "natural_key": "contact"}, "not a field"),
+    ],
+)  # fmt: skip
+def test_a_route_with_a_bad_write_policy_is_refused(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        routes.Route(
+            name="x.y", operation_id="x", method="POST", path="/x", scope="s", status=200,
+            response=m.Ack, **kwargs,  # type: ignore[arg-type]  # deliberately wrong values
+        )  # fmt: skip

@@ -22,6 +22,7 @@ from ghl_async.errors import (
     APIError,
     AuthenticationError,
     ConfigError,
+    DailyQuotaExceeded,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
@@ -219,6 +220,12 @@ class _Run:
             self.report.stopped = "quota"
             self.stop.set()
 
+    def quota_spent(self) -> None:
+        if not self.stop.is_set():
+            log.warning("daily quota spent: stopping the sync")
+            self.report.stopped = "quota"
+            self.stop.set()
+
     # -- one record ------------------------------------------------------------------------
 
     async def process(self, index: int, record: Record) -> None:
@@ -274,6 +281,11 @@ class _Run:
                 break
             except (AuthenticationError, PermissionDeniedError):
                 raise  # every other record would fail the same way: stop the run
+            except DailyQuotaExceeded as err:
+                # Every later record would fail at once too: stop, report this one.
+                self.fail(_failure(index, key, "api", err), digest)
+                self.quota_spent()
+                return
             except (ServerError, RateLimitError, TransportError) as err:
                 # The client already retried; these may still pass a little later.
                 if attempt >= self.record_retries:
@@ -317,7 +329,11 @@ class _Run:
             except (AuthenticationError, PermissionDeniedError):
                 raise
             except (APIError, TransportError) as err:
-                retryable = isinstance(err, (ServerError, RateLimitError, TransportError))
+                if isinstance(err, DailyQuotaExceeded):
+                    self.quota_spent()
+                retryable = isinstance(err, (ServerError, RateLimitError, TransportError)) and (
+                    not isinstance(err, DailyQuotaExceeded)
+                )
                 if retryable and attempt < self.record_retries:
                     attempt += 1
                     await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))
