@@ -98,7 +98,7 @@ async def test_server_errors_and_proxy_html(fake: FakeHighLevel, ghl: Client) ->
     with pytest.raises(ServerError) as caught:
         await ghl.contacts.get("anyContactId00000001")
     assert caught.value.status == 500
-    assert caught.value.messages == ["Internal Server Error"]
+    assert caught.value.messages == ["Internal server error"]  # HighLevel's own 500 body
     assert fake.count(operation="contacts.get") == 1 + 3  # 500 is retried: 1 + max_retries
     fake.clear_faults()
     fake.reset_log()

@@ -291,7 +291,7 @@ async def test_a_budget_of_your_own_plugs_in(fake: FakeHighLevel) -> None:
         assert (await ghl.contacts.search(page_limit=1)).contacts[0].id == cid
     assert budget.events == [
         ("acquire", loc, 7), ("release", loc, None),  # the dropped connection
-        ("acquire", loc, 7), ("release", loc, None), ("pause", loc, 0.01),  # the 429
+        ("acquire", loc, 7), ("release", loc, "0"), ("pause", loc, 0.01),  # the 429 (window spent)
         ("acquire", loc, 7), ("release", loc, "99"),
     ]  # fmt: skip
 

@@ -163,7 +163,11 @@ async def test_burst_one_paces_evenly() -> None:
     rule = RateLimit(requests=5, period=0.1, burst=1, margin=0.005)
     times = await _admit(Bucket(rule), 8)
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(gap >= 0.018 for gap in gaps)
+    # Admissions are 20 ms apart; the stamps are taken when each waiter resumes, which on a
+    # loaded machine can lag its admission, so one gap may look short while the next is long.
+    # No two leave together, and the whole run takes the paced time.
+    assert all(gap >= 0.01 for gap in gaps)
+    assert times[-1] - times[0] >= 7 * 0.019
     assert all(later - earlier >= 0.1 for earlier, later in zip(times, times[5:], strict=False))
 
 

@@ -47,6 +47,8 @@ import asyncio
 import aiohttp
 import pytest
 
+from ghl_async.ratelimit import RateLimit
+
 
 async def test_async_code_can_use_the_fake(fake_highlevel):
     fake_highlevel.fail("contacts.list", status=503)
@@ -68,7 +70,7 @@ async def test_fixture_client(fake_highlevel):
 @pytest.mark.fake_highlevel(rate_limit=None)
 async def test_fixture_client_follows_the_marker(fake_highlevel):
     contact_id = fake_highlevel.seed_contacts(1)[0]
-    assert fake_highlevel.client_rate_limit() is None
+    assert fake_highlevel.client_rate_limit() is RateLimit.unlimited()
     async with fake_highlevel.client() as ghl:
         # A client keeping 100 per 10 s would need ~10 s for these.
         calls = asyncio.gather(*(ghl.contacts.get(contact_id) for _ in range(130)))

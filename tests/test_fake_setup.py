@@ -70,7 +70,7 @@ async def test_client_keeps_the_fakes_own_rule(fake: FakeHighLevel) -> None:
 @pytest.mark.fake_highlevel(rate_limit=None)
 async def test_client_has_no_limit_when_the_fake_has_none(fake: FakeHighLevel) -> None:
     contact_id = fake.seed_contacts(1)[0]
-    assert fake.client_rate_limit() is None
+    assert fake.client_rate_limit() is RateLimit.unlimited()
     async with fake.client() as ghl:
         # 150 calls: a client keeping HighLevel's 100 per 10 s would wait about 10 s here.
         calls = asyncio.gather(*(ghl.contacts.get(contact_id) for _ in range(150)))

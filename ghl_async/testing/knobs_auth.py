@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from ghl_async.auth import Auth, OAuthApp, TokenStore
     from ghl_async.client import Client
-    from ghl_async.ratelimit import RateLimit
+    from ghl_async.ratelimit import RateBudget, RateLimit, Unlimited
 
 # The client side (ghl_async.client, .auth, .ratelimit) is imported when a knob needs it: a fake
 # that serves other clients should not carry ours, nor make the cyclic GC walk its objects.
@@ -44,7 +44,10 @@ class ClientOptions(TypedDict, total=False):
     backoff_base: float
     backoff_max: float
     retry_after_cap: float
-    rate_limit: RateLimit | None
+    rate_limit: RateLimit | Unlimited | RateBudget | None
+    reconcile_writes: bool
+    reconcile_settle: float
+    max_response_size: int
     session: aiohttp.ClientSession | None
     connector_limit: int | None
     connector_limit_per_host: int | None
@@ -137,18 +140,21 @@ class AuthKnobs(FakeCore):
 
     # --- clients wired to the fake ----------------------------------------------------------
 
-    def client_rate_limit(self) -> RateLimit | None:
-        """A client rule matching the fake's burst rule, or None when the fake has none."""
+    def client_rate_limit(self) -> RateLimit | Unlimited:
+        """A client rule matching the fake's burst rule, or ``RateLimit.unlimited()`` when the
+        fake has none (no waiting, but the daily-quota bookkeeping stays on)."""
         from ghl_async.ratelimit import RateLimit
 
         rule = self.limiter.rule
-        return None if rule is None else RateLimit(requests=rule[0], period=rule[1])
+        if rule is None:
+            return RateLimit.unlimited()
+        return RateLimit(requests=rule[0], period=rule[1])
 
     def client(self, *, auth: Auth | None = None, **overrides: Unpack[ClientOptions]) -> Client:
         """A :class:`ghl_async.Client` for this fake (not yet opened: use ``async with``).
 
         Defaults: the private-integration token of the default location, that location,
-        :attr:`base_url`, and a ``rate_limit`` equal to the fake's own burst rule (none when
+        :attr:`base_url`, and a ``rate_limit`` equal to the fake's own burst rule (unlimited when
         the fake's limit is off, so a test does not wait on a limit nobody enforces). Any
         keyword of ``Client`` overrides them, e.g. ``fake.client(max_retries=0)`` or
         ``fake.client(auth=fake.oauth_app())``.
