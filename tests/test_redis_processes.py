@@ -50,11 +50,26 @@ async def install(fake: FakeHighLevel, store: RedisTokenStore, *, expired: bool)
     return token
 
 
+_RUNNING: list[asyncio.subprocess.Process] = []
+
+
+@pytest.fixture(autouse=True)
+async def _no_orphans() -> AsyncIterator[None]:
+    """Kill the workers a failing test left behind (the stalled ones never exit)."""
+    yield
+    while _RUNNING:
+        process = _RUNNING.pop()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 class Worker:
     """One child process (see redis_oauth_child.py)."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        _RUNNING.append(process)
 
     @classmethod
     async def start(

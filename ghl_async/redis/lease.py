@@ -95,6 +95,7 @@ class RedisLease:
         self.label = label if label is not None else name
         self._token: str | None = None
         self._renewal: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
         self._lost = False
 
     @property
@@ -146,7 +147,10 @@ class RedisLease:
             delay = min(delay * 2, poll_max)
         self._token = token
         self._lost = False
-        self._renewal = loop.create_task(self._renew(token), name=f"ghl-lease-renew:{self.name}")
+        self._stop = asyncio.Event()
+        self._renewal = loop.create_task(
+            self._renew(token, self._stop), name=f"ghl-lease-renew:{self.name}"
+        )
 
     async def release(self) -> bool:
         """Stop renewing and delete the key if it is still ours; return whether it was.
@@ -155,6 +159,7 @@ class RedisLease:
         """
         token, self._token = self._token, None
         renewal, self._renewal = self._renewal, None
+        self._stop.set()
         if renewal is not None:
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
@@ -185,19 +190,25 @@ class RedisLease:
     ) -> None:
         await self.release()
 
-    async def _renew(self, token: str) -> None:
+    async def _renew(self, token: str, stop: asyncio.Event) -> None:
+        # `stop` as well as cancel(): a cancellation landing inside the client's I/O can come
+        # out as a connection error (or not at all), and this loop must end all the same.
         extend = self.client.register_script(_EXTEND)
         interval = self.ttl / 3
         ttl_ms = _millis(self.ttl)
-        while True:
+        while not stop.is_set():
             await asyncio.sleep(interval)
+            if stop.is_set():
+                return
             try:
                 extended = await extend(keys=[self.name], args=[token, ttl_ms])
             except Exception as err:
+                if stop.is_set():
+                    return
                 # Keep trying: the lease survives outages shorter than what is left of it.
                 log.warning("could not renew lease %s: %s", self.label, type(err).__name__)
                 continue
-            if not extended:
+            if not extended and not stop.is_set():
                 self._lost = True
                 log.warning(
                     "lease %s expired or passed to another holder while held "
