@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import pytest
 import redis.asyncio
@@ -195,24 +197,66 @@ async def test_cancelling_a_holder_releases_the_lease(
     assert await redis_client.exists(f"{redis_prefix}lock:location:C") == 0
 
 
-async def test_a_waiter_cancelled_mid_acquire_leaves_no_lease(
-    redis_client: redis.asyncio.Redis, redis_prefix: str
+@contextlib.asynccontextmanager
+async def slow_replies(redis_url: str, delay: float) -> AsyncIterator[str]:
+    """A TCP proxy to Redis that holds every reply for ``delay`` seconds; yields its URL."""
+    target = urlsplit(redis_url)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wait: float) -> None:
+        try:
+            while data := await reader.read(65536):
+                await asyncio.sleep(wait)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    tasks: list[asyncio.Task[None]] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(target.hostname, target.port)
+        tasks.append(asyncio.ensure_future(pipe(reader, up_writer, 0)))
+        tasks.append(asyncio.ensure_future(pipe(up_reader, writer, delay)))
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"redis://127.0.0.1:{port}{target.path or '/0'}"
+    finally:
+        server.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+
+async def test_a_waiter_cancelled_after_its_set_landed_leaves_no_lease(
+    redis_url: str, redis_client: redis.asyncio.Redis, redis_prefix: str
 ) -> None:
-    # Cancel at every point of the first SET round trip: whatever landed must be undone.
+    # The SET reaches Redis but its answer is slow; the waiter is cancelled before reading it.
     name = f"{redis_prefix}lock:mid"
-    for steps in range(40):
-        lease = RedisLease(redis_client, name, ttl=30, wait=5)
+    async with (
+        slow_replies(redis_url, 0.3) as slow_url,
+        redis.asyncio.Redis.from_url(slow_url) as slow,
+    ):
+        await slow.ping()  # connected (slowly) before the race
+        lease = RedisLease(slow, name, ttl=30, wait=5)
         task = asyncio.ensure_future(lease.acquire())
-        for _ in range(steps):
-            await asyncio.sleep(0)
+        for _ in range(1000):
+            if await redis_client.exists(name):
+                break
+            await asyncio.sleep(0.005)
+        assert await redis_client.exists(name) == 1  # it landed; the answer is in flight
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        if lease.held:
-            await lease.release()
-        for _ in range(100):  # the undo runs in the background
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not lease.held
+        for _ in range(1000):  # the undo runs in the background, through the slow proxy
             if not await redis_client.exists(name):
                 break
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.005)
         assert await redis_client.exists(name) == 0
 
 
