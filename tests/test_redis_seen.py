@@ -83,6 +83,16 @@ async def test_concurrent_adds_through_separate_clients_admit_one(
             assert results.count(True) == 1
 
 
+async def test_a_burst_beyond_the_pool_waits_for_connections(
+    redis_url: str, redis_prefix: str
+) -> None:
+    # redis-py's default pool raises MaxConnectionsError past 100; from_url's pool makes callers
+    # queue instead, so a burst of deliveries is not answered 429 for want of a socket.
+    async with RedisSeenStore.from_url(redis_url, prefix=redis_prefix, max_connections=4) as s:
+        results = await asyncio.gather(*(s.add(f"burst-{i % 250}", 60) for i in range(500)))
+    assert results.count(True) == 250
+
+
 @pytest.mark.parametrize("ttl", [0, -1, float("nan")])
 async def test_a_bad_ttl_raises_config_error(seen: RedisSeenStore, ttl: float) -> None:
     with pytest.raises(ConfigError, match="ttl"):
@@ -94,6 +104,9 @@ def test_bad_settings_raise_config_error() -> None:
         RedisSeenStore.from_url("redis://127.0.0.1:1/0", prefix="")
     with pytest.raises(ConfigError):
         RedisSeenStore.from_url("memcached://127.0.0.1")
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ConfigError, match="max_connections"):
+            RedisSeenStore.from_url("redis://127.0.0.1:1/0", max_connections=bad)  # type: ignore[arg-type]
     assert repr(RedisSeenStore.from_url("redis://:pw@127.0.0.1:1/0")) == (
         "RedisSeenStore(prefix='ghl:')"
     )

@@ -39,7 +39,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from ghl_async.redis._client import INSTALL_HINT, RedisMissingError
+from ghl_async.redis._client import DEFAULT_MAX_CONNECTIONS, INSTALL_HINT, RedisMissingError
 from ghl_async.redis._keys import DEFAULT_PREFIX, RedisKeys
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LEASE",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_PREFIX",
     "DEFAULT_WAIT",
     "INSTALL_HINT",

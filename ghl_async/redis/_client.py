@@ -10,7 +10,14 @@ from ghl_async.errors import ConfigError
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = ["INSTALL_HINT", "RedisMissingError", "RedisUser", "connect", "require_redis"]
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "INSTALL_HINT",
+    "RedisMissingError",
+    "RedisUser",
+    "connect",
+    "require_redis",
+]
 
 INSTALL_HINT = "pip install 'ghl-async[redis]'"
 
@@ -34,25 +41,36 @@ def require_redis() -> None:
         raise RedisMissingError() from err
 
 
-def connect(url: str) -> Redis:
+DEFAULT_MAX_CONNECTIONS = 50
+"""Connections a client made by ``from_url`` opens at most; further callers wait for one."""
+
+
+def connect(url: str, *, max_connections: int = DEFAULT_MAX_CONNECTIONS) -> Redis:
     """Make a ``redis.asyncio.Redis`` for ``url`` (``redis://``, ``rediss://``, ``unix://``).
 
+    Its pool blocks when all ``max_connections`` are busy instead of failing (redis-py's default
+    pool raises ``MaxConnectionsError`` at 100), so a burst of webhooks queues for a connection.
     No connection is opened until the first command.
 
     Raises:
-        ConfigError: ``url`` is not a Redis URL.
+        ConfigError: ``url`` is not a Redis URL, or ``max_connections`` is below 1.
     """
     require_redis()
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
 
     if not url:
         raise ConfigError("a Redis URL is needed, e.g. redis://127.0.0.1:6379/0")
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+        raise ConfigError(f"max_connections must be an int, not {max_connections!r}")
+    if max_connections < 1:
+        raise ConfigError(f"max_connections must be at least 1, not {max_connections}")
     try:
-        return Redis.from_url(url)
+        pool = BlockingConnectionPool.from_url(url, max_connections=max_connections)
     except ValueError as err:
         # redis-py's message names the accepted schemes; the URL may hold a password, so it is
         # not repeated here.
         raise ConfigError(f"not a usable Redis URL: {err}") from None
+    return Redis.from_pool(pool)  # the client owns the pool and closes it
 
 
 class RedisUser:
@@ -67,9 +85,7 @@ class RedisUser:
         from redis.asyncio import Redis
 
         if not isinstance(client, Redis):
-            raise ConfigError(
-                f"expected a redis.asyncio.Redis client, got {type(client).__name__}"
-            )
+            raise ConfigError(f"expected a redis.asyncio.Redis client, got {type(client).__name__}")
         self.client = client
         self._owns_client = owns_client
 

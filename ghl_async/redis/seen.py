@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ghl_async.errors import ConfigError
-from ghl_async.redis._client import RedisUser, connect, require_redis
+from ghl_async.redis._client import DEFAULT_MAX_CONNECTIONS, RedisUser, connect, require_redis
 from ghl_async.redis._keys import DEFAULT_PREFIX, RedisKeys
 
 require_redis()
@@ -38,14 +38,23 @@ class RedisSeenStore(RedisUser):
         super().__init__(client)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisSeenStore:
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> RedisSeenStore:
         """Make a store with its own client for ``url``, closed by :meth:`aclose`.
 
+        The client opens at most ``max_connections`` connections; further deliveries wait.
+
         Raises:
-            ConfigError: ``url`` is not a Redis URL, or ``prefix`` is empty.
+            ConfigError: ``url`` is not a Redis URL, ``prefix`` is empty, or
+                ``max_connections`` is below 1.
         """
         RedisKeys(prefix)
-        store = cls(connect(url), prefix=prefix)
+        store = cls(connect(url, max_connections=max_connections), prefix=prefix)
         store._owns_client = True
         return store
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ghl_async.errors import ConfigError
-from ghl_async.redis._client import RedisUser, connect, require_redis
+from ghl_async.redis._client import DEFAULT_MAX_CONNECTIONS, RedisUser, connect, require_redis
 from ghl_async.redis._keys import DEFAULT_PREFIX, RedisKeys
 from ghl_async.redis.lease import DEFAULT_LEASE, DEFAULT_WAIT, RedisLease, check_timing
 from ghl_async.tokenstore import Token
@@ -82,15 +82,19 @@ class RedisTokenStore(RedisUser):
         prefix: str = DEFAULT_PREFIX,
         lease: float = DEFAULT_LEASE,
         wait: float | None = DEFAULT_WAIT,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> RedisTokenStore:
         """Make a store with its own client for ``url``, closed by :meth:`aclose`.
+
+        The client opens at most ``max_connections`` connections; further commands wait.
 
         Raises:
             ConfigError: ``url`` is not a Redis URL, or a setting is out of range.
         """
         check_timing(lease, wait)
         RedisKeys(prefix)
-        store = cls(connect(url), prefix=prefix, lease=lease, wait=wait)
+        client = connect(url, max_connections=max_connections)
+        store = cls(client, prefix=prefix, lease=lease, wait=wait)
         store._owns_client = True
         return store
 
