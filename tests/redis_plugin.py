@@ -224,9 +224,10 @@ def redis_url(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture
 async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    """A ``redis.asyncio.Redis`` for this test's loop."""
+    """A ``redis.asyncio.Redis`` for this test's loop, connected (it answered PING)."""
     client = redis.asyncio.Redis.from_url(redis_url)
     try:
+        await client.ping()
         yield client
     finally:
         await client.aclose()

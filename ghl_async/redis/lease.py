@@ -162,13 +162,17 @@ class RedisLease:
         self._stop.set()
         if renewal is not None:
             renewal.cancel()
+        released: bool | None = False
+        if token is not None:
+            # Shielded: a caller cancelled while leaving must not leave the lease to expire. A
+            # renewal still in flight cannot resurrect the key: it extends only our own token.
+            released = await asyncio.shield(
+                asyncio.ensure_future(_release(self.client, self.name, token))
+            )
+        if renewal is not None:
             await asyncio.gather(renewal, return_exceptions=True)
         if token is None:
             return False
-        # Shielded: a caller cancelled while leaving must not leave the lease to expire.
-        released = await asyncio.shield(
-            asyncio.ensure_future(_release(self.client, self.name, token))
-        )
         if released is None:
             return False  # Redis unreachable (logged): the lease expires by itself
         if not released:
