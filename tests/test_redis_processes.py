@@ -20,7 +20,7 @@ from ghl_async.testing import FakeHighLevel
 from ghl_async.tokenstore import Token
 
 CHILD = str(Path(__file__).resolve().parent / "redis_oauth_child.py")
-LEASE = 1.0
+LEASE = 2.0  # renewed every 0.67 s: a loaded machine does not lose it by accident
 
 
 @pytest.fixture
@@ -151,14 +151,15 @@ async def test_processes_refresh_an_expired_token_once(
 async def test_processes_calling_through_expiries_never_spend_a_refresh_token_twice(
     store: RedisTokenStore, redis_url: str, redis_prefix: str
 ) -> None:
-    # Tokens live 1 s and are renewed 0.5 s early: a rotation every half second, mid-run.
-    async with FakeHighLevel(rate_limit=None, token_lifetime=1.0) as fake:
+    # Tokens live 2 s and are renewed 1.5 s early: a rotation every half second, mid-run, with
+    # 1.5 s to spare before the fake would refuse a token (a 401) on a slow machine.
+    async with FakeHighLevel(rate_limit=None, token_lifetime=2.0) as fake:
         (contact_id,) = fake.seed_contacts(1)
         await install(fake, store, expired=False)
         env = {
-            "GHL_TEST_CALLS": "30",
+            "GHL_TEST_CALLS": "40",
             "GHL_TEST_PAUSE": "0.05",
-            "GHL_TEST_SKEW": "0.5",
+            "GHL_TEST_SKEW": "1.5",
             "GHL_TEST_CONTACT": contact_id,
         }
         workers = [
@@ -166,12 +167,12 @@ async def test_processes_calling_through_expiries_never_spend_a_refresh_token_tw
         ]
         for worker in workers:
             await worker.go()
-        assert [await worker.finish() for worker in workers] == ["ok 30"] * 3
+        assert [await worker.finish() for worker in workers] == ["ok 40"] * 3
 
         assert refreshes(fake) >= 2  # rotations happened while the workers ran
         assert refreshes(fake, status=400) == 0  # no refresh token was ever sent twice
         assert fake.count("GET", status=401) == 0  # nobody used a token the fake had retired
-        assert fake.count("GET", status=200) == 90
+        assert fake.count("GET", status=200) == 120
         saved = await store.load(f"location:{fake.location_id}")
         assert saved is not None
         assert saved.refresh_token is not None
