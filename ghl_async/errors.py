@@ -23,6 +23,7 @@
     ├── DecodeError                 a 2xx body did not match the model; keeps the raw bytes
     ├── ResponseTooLargeError       a body above max_response_size; keeps a 4 KiB prefix
     ├── PaginationError             a page did not advance
+    ├── LockTimeoutError            a TokenStore lock was not obtained in time (also TimeoutError)
     └── WebhookError                (ghl_async.webhooks) SignatureError, AppMismatchError,
                                     PayloadError, StaleEventError, DuplicateEventError,
                                     CryptographyMissingError
@@ -51,6 +52,7 @@ __all__ = [
     "DailyQuotaExceeded",
     "DecodeError",
     "GHLError",
+    "LockTimeoutError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
@@ -282,6 +284,18 @@ class PaginationError(GHLError):
     def __init__(self, operation: str, detail: str) -> None:
         super().__init__(f"{operation}: pagination did not advance ({detail})")
         self.operation = operation
+
+
+class LockTimeoutError(GHLError, TimeoutError):
+    """A token store's ``lock(key)`` was still held by someone else when the wait ran out.
+
+    ``key`` is the store key (``"location:<id>"``); ``waited`` the seconds spent trying.
+    """
+
+    def __init__(self, key: str, waited: float) -> None:
+        super().__init__(f"lock on {key!r} still held by another holder after {waited:.1f}s")
+        self.key = key
+        self.waited = waited
 
 
 _BY_STATUS: dict[int, type[APIError]] = {

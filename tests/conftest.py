@@ -1,5 +1,5 @@
 """Shared fixtures: ``fake`` is a FakeHighLevel serving on the test's loop over a real socket,
-``ghl`` a ``ghl_async.Client`` bound to it.
+``ghl`` a ``ghl_async.Client`` bound to it; the Redis fixtures come from ``redis_plugin.py``.
 
 Options for the fake come from the ``fake_highlevel`` marker (registered by the package's pytest
 plugin), e.g. ``@pytest.mark.fake_highlevel(rate_limit="20/1")``. The client keeps its real
@@ -15,6 +15,9 @@ from client_helpers import make_client
 
 from ghl_async import Client
 from ghl_async.testing import FakeHighLevel
+
+# redis_url / redis_client / redis_prefix: a real Redis, or a private one, or a skip outside CI.
+pytest_plugins = ["redis_plugin"]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""TokenStore contract (every store) and FileTokenStore's file-level guarantees."""
+"""The TokenStore contract for the memory and file stores, and FileTokenStore's file guarantees."""
 
 from __future__ import annotations
 
@@ -8,156 +8,35 @@ import os
 import stat
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from ghl_async.errors import ConfigError
+from ghl_async.testing.contracts import TokenStoreContract, contract_token
 from ghl_async.tokenstore import FileTokenStore, MemoryTokenStore, Token, TokenStore
 
-StoreFactory = Callable[[Path], TokenStore]
-
-STORES: dict[str, StoreFactory] = {
-    "memory": lambda _tmp: MemoryTokenStore(),
-    "file": lambda tmp: FileTokenStore(tmp / "tokens.json"),
-}
+tok = contract_token
 
 
-@pytest.fixture(params=sorted(STORES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> TokenStore:
-    return STORES[request.param](tmp_path)
+class TestMemoryTokenStore(TokenStoreContract):
+    @pytest.fixture
+    def store(self) -> TokenStore:
+        return MemoryTokenStore()
 
 
-def tok(n: int = 1, **kw: object) -> Token:
-    fields: dict[str, object] = {
-        "access_token": f"at-{n}",
-        "refresh_token": f"rt-{n}",
-        "expires_at": 1_700_000_000.0 + n,
-        "scope": "contacts.readonly contacts.write",
-        "user_type": "Location",
-        "location_id": "loc-1",
-        "company_id": "co-1",
-        "user_id": "user-1",
-    }
-    fields.update(kw)
-    return Token(**fields)  # type: ignore[arg-type]  # test helper: fields checked by msgspec
+class TestFileTokenStore(TokenStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> TokenStore:
+        return FileTokenStore(tmp_path / "tokens.json")
+
+    @pytest.fixture
+    def twin(self, tmp_path: Path) -> TokenStore:
+        return FileTokenStore(tmp_path / "tokens.json")
 
 
 def names(directory: Path) -> set[str]:
     return {p.name for p in directory.iterdir()}
-
-
-# --- contract: every store ---------------------------------------------------------------
-
-
-def test_store_implements_protocol(store: TokenStore) -> None:
-    assert isinstance(store, TokenStore)
-
-
-async def test_missing_key_loads_none(store: TokenStore) -> None:
-    assert await store.load("location:nope") is None
-
-
-async def test_round_trip_keeps_every_field(store: TokenStore) -> None:
-    token = tok(1, location_id="loc-A")
-    await store.save("location:loc-A", token)
-    loaded = await store.load("location:loc-A")
-    assert loaded == token
-    assert loaded is not None
-    assert loaded.refresh_token == "rt-1"
-    assert loaded.expires_at == token.expires_at
-
-
-async def test_round_trip_minimal_token(store: TokenStore) -> None:
-    token = Token(access_token="only")
-    await store.save("k", token)
-    assert await store.load("k") == token
-
-
-async def test_overwrite_replaces(store: TokenStore) -> None:
-    await store.save("k", tok(1))
-    await store.save("k", tok(2))
-    assert await store.load("k") == tok(2)
-
-
-async def test_keys_are_independent(store: TokenStore) -> None:
-    await store.save("location:a", tok(1))
-    await store.save("company:b", tok(2))
-    assert await store.load("location:a") == tok(1)
-    assert await store.load("company:b") == tok(2)
-
-
-async def test_delete_and_delete_missing(store: TokenStore) -> None:
-    await store.save("a", tok(1))
-    await store.save("b", tok(2))
-    await store.delete("a")
-    await store.delete("a")
-    await store.delete("never-saved")
-    assert await store.load("a") is None
-    assert await store.load("b") == tok(2)
-
-
-async def test_concurrent_saves_of_many_keys_all_land(store: TokenStore) -> None:
-    await asyncio.gather(*(store.save(f"location:{i}", tok(i)) for i in range(40)))
-    for i in range(40):
-        assert await store.load(f"location:{i}") == tok(i)
-
-
-async def test_concurrent_saves_of_one_key_leave_one_whole_token(store: TokenStore) -> None:
-    await asyncio.gather(*(store.save("k", tok(i)) for i in range(20)))
-    assert await store.load("k") in {tok(i) for i in range(20)}
-
-
-async def test_lock_excludes_holders_of_the_same_key(store: TokenStore) -> None:
-    inside = 0
-    peak = 0
-    order: list[int] = []
-
-    async def hold(i: int) -> None:
-        nonlocal inside, peak
-        async with store.lock("location:x"):
-            inside += 1
-            peak = max(peak, inside)
-            order.append(i)
-            await asyncio.sleep(0.005)
-            inside -= 1
-
-    await asyncio.gather(*(hold(i) for i in range(8)))
-    assert peak == 1
-    assert sorted(order) == list(range(8))
-
-
-async def test_lock_of_another_key_does_not_wait(store: TokenStore) -> None:
-    async with store.lock("location:a"):
-        await asyncio.wait_for(_enter_and_leave(store, "location:b"), timeout=2)
-
-
-async def test_lock_is_released_on_error(store: TokenStore) -> None:
-    with pytest.raises(RuntimeError):
-        async with store.lock("k"):
-            raise RuntimeError("boom")
-    await asyncio.wait_for(_enter_and_leave(store, "k"), timeout=2)
-
-
-async def test_cancelled_waiter_leaves_lock_usable(store: TokenStore) -> None:
-    async with store.lock("k"):
-        waiter = asyncio.ensure_future(_enter_and_leave(store, "k"))
-        await asyncio.sleep(0.02)
-        waiter.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiter
-    await asyncio.wait_for(_enter_and_leave(store, "k"), timeout=2)
-
-
-async def _enter_and_leave(store: TokenStore, key: str) -> None:
-    async with store.lock(key):
-        pass
-
-
-async def test_store_reprs_hold_no_tokens(store: TokenStore) -> None:
-    await store.save("k", tok(1, access_token="SECRET-A", refresh_token="SECRET-R"))
-    assert "SECRET" not in repr(store)
 
 
 # --- Token --------------------------------------------------------------------------------

@@ -86,3 +86,18 @@ async def check_webhooks(body: bytes, headers: dict[str, str]) -> None:
     assert_type(result.failures[0].error, BaseException)
     assert_type(webhooks.ReceiverStats().lenient, int)
     assert_type(webhooks.create_app(dispatcher)[webhooks.RECEIVER_KEY], webhooks.WebhookReceiver)
+
+
+async def check_redis_stores() -> None:
+    from ghl_async.redis import RedisLease, RedisSeenStore, RedisTokenStore
+    from ghl_async.tokenstore import TokenStore
+    from ghl_async.webhooks import SeenStore, WebhookVerifier
+
+    redis_tokens = RedisTokenStore.from_url("redis://127.0.0.1:6379/0", prefix="app:")
+    tokens: TokenStore = redis_tokens  # the protocol, structurally
+    seen: SeenStore = RedisSeenStore.from_url("redis://127.0.0.1:6379/0")
+    WebhookVerifier(seen_store=seen)
+    assert_type(await tokens.load("location:x"), ghl_async.Token | None)
+    async with RedisLease(redis_tokens.client, "app:lock:job", ttl=5.0) as lease:
+        assert_type(lease.lost, bool)
+    assert_type(await seen.add("webhook-id", 60.0), bool)
