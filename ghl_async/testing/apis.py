@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from ghl_async import defaults
-from ghl_async.routes import ALL_ROUTES, Route
+from ghl_async.routes import Route, routes_of
 from ghl_async.testing.handlers import HANDLERS, Handler
 from ghl_async.testing.replies import ApiFailure, error_body
 
@@ -49,7 +49,15 @@ class ApiVersion:
             )
 
 
-V2: Final = ApiVersion(defaults.API_VERSION, tuple(ALL_ROUTES), HANDLERS)
+def served_routes(version: str) -> tuple[Route[object], ...]:
+    """The routes of ``version`` the pipeline serves: every location-token route.
+
+    Agency routes (installed locations) are OAuth endpoints: :mod:`.oauth_http` serves them.
+    """
+    return tuple(route for route in routes_of(version) if route.token == "location")
+
+
+V2: Final = ApiVersion(defaults.API_VERSION, served_routes(defaults.API_VERSION), HANDLERS)
 """``2021-07-28``: ``contacts.json``, served by :mod:`ghl_async.testing.handlers`."""
 
 VERSIONS: Final[Mapping[str, ApiVersion]] = {V2.header: V2}
