@@ -92,12 +92,15 @@ def test_one_route_per_operation(version: str, api: str) -> None:
     ops = _operations(name)
     covered = {op_id for op_id, (_, path, _) in ops.items() if path in TOKEN_ENDPOINTS[version]}
     assert sorted(r.operation_id for r in rows) == sorted(set(ops) - covered)
-    assert len(ops) == {
-        "contacts.json": 32,
-        "contacts-v3.json": 31,
-        "oauth.json": 3,
-        "oauth-v3.json": 3,
-    }[name]
+    assert (
+        len(ops)
+        == {
+            "contacts.json": 32,
+            "contacts-v3.json": 31,
+            "oauth.json": 3,
+            "oauth-v3.json": 3,
+        }[name]
+    )
 
 
 def test_route_names_are_unique_and_carry_their_version() -> None:
@@ -156,7 +159,9 @@ def test_body_fields_are_declared_by_the_spec(route: Route[object]) -> None:
     # declare would make every call fail.
     assert route.body is not None
     _, _, op = _operation(route)
-    schema = _schema(_file(route), op["requestBody"]["content"]["application/json"]["schema"]["$ref"])
+    schema = _schema(
+        _file(route), op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    )
     declared = set(schema.get("properties", {}))
     assert _wire_names(route.body) <= declared
     required = {f.encode_name for f in msgspec.structs.fields(route.body) if f.required}
