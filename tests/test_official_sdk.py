@@ -174,7 +174,8 @@ async def test_official_sdk_oauth_against_the_fake(fake: FakeHighLevel) -> None:
             issued.refresh_token, fake.client_id, fake.client_secret, "refresh_token", "Company"
         )
         assert fresh["userType"] == "Company"
-        assert fresh["refreshToken"] and fresh["accessToken"]
+        assert fresh["refreshToken"]
+        assert fresh["accessToken"]
         with pytest.raises(GHLError) as spent:  # refresh tokens are single-use
             await sdk.oauth.refresh_token(
                 issued.refresh_token, fake.client_id, fake.client_secret, "refresh_token", "Company"
