@@ -6,9 +6,10 @@ v3 shares v2's operationIds, so name a v3 route by its name), ``oauth.token`` (b
 ``oauth.location_token``, ``v3.oauth.location_token``, ``oauth.list_installed_locations``,
 ``v3.oauth.list_installed_locations``, or ``"*"`` for every one) and returns it;
 ``fault.hits`` counts its firings. ``times`` is how many requests it hits (``None``: until
-:meth:`~FaultKnobs.clear_faults`), ``skip`` how many matching requests pass first. Faults act in front of the API like a proxy would, in this order: delay,
-slow (before), token revocation, drop (before), fail (before); then the request is handled;
-then slow (after), fail (after), drop (after), mutation, reset, truncation.
+:meth:`~FaultKnobs.clear_faults`), ``skip`` how many matching requests pass first. Faults act
+in front of the API like a proxy would, in this order: delay, slow (before), token revocation,
+drop (before), fail (before); then the request is handled; then slow (after), fail (after),
+drop (after), mutation, reset, truncation.
 
 Randomness (mutated fields, the chaos profile) comes from ``random.Random`` seeded with the
 fake's ``seed`` and the request's arrival index, so a test that sends the same requests in the
