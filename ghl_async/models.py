@@ -1,4 +1,4 @@
-"""Wire models for the Contacts API v2: responses, request bodies and query strings.
+"""Wire models of the Contacts API: responses (shared by v2 and v3), v2 bodies and query strings.
 
 Two families with opposite rules:
 
