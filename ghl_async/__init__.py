@@ -1,14 +1,17 @@
-"""Asyncio SDK for the HighLevel Contacts API v2.
+"""Asyncio SDK for the HighLevel Contacts API, v2 (``2021-07-28``) and v3.
 
 ::
 
     import ghl_async
 
     async with ghl_async.Client(auth=ghl_async.StaticToken("pit-..."), location_id="...") as ghl:
-        contact = await ghl.contacts.get("...")
+        contact = await ghl.contacts.get("...")      # Version: 2021-07-28
+        contact = await ghl.v3.contacts.get("...")   # Version: v3, same client and budget
 
-Models live in :mod:`ghl_async.models`, the route table in :mod:`ghl_async.routes`, the fake
-server in :mod:`ghl_async.testing`, webhooks in :mod:`ghl_async.webhooks`.
+Models live in :mod:`ghl_async.models` (v3 request bodies in :mod:`ghl_async.models_v3`,
+installed locations in :mod:`ghl_async.models_oauth`), the route table in
+:mod:`ghl_async.routes`, the fake server in :mod:`ghl_async.testing`, webhooks in
+:mod:`ghl_async.webhooks`.
 """
 
 from __future__ import annotations

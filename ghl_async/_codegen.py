@@ -4,12 +4,25 @@
 by ``make test``). One short coroutine per route: path parameters positional, body and query
 fields keyword-only with their Struct types and ``UNSET`` defaults, ``location_id`` defaulting to
 the client's. Paged routes get their one-page method (the route's own name) and an ``iter_*``
-generator over every page.
+generator over every page, typed by the page model's ``items``.
 
-What the route table does not say about the *Python* surface (a friendlier parameter name, a
-positional list, a default) is in the small tables below, so the template stays generic.
-Conveniences that compose several routes (``get_bundle``) are hand-written in ``client.py``
-instead: they deserve ordinary code review rather than a template string.
+Everything is derived from the table: a route named ``"v3.contacts.tasks.get"`` becomes the
+method ``get`` of the namespace class for ``v3.contacts.tasks``, reachable as
+``ghl.v3.contacts.tasks.get``; the generated :class:`Namespaces` root holds every top-level
+namespace and :class:`ghl_async.Client` inherits it. Adding another HighLevel API is route rows
+plus models plus a regenerate. Extension points, all data:
+
+* the tables below: what the route table does not say about the *Python* surface (a friendlier
+  parameter name, a positional list, a default, an unwrapped result, a one-of check);
+* :data:`PAGING`: per paging kind, the state class, its facade parameters and the Struct fields
+  it controls;
+* :data:`MIXINS`: hand-written classes mixed into a namespace (compositions of several routes,
+  e.g. ``get_bundle`` from :mod:`ghl_async.composites`);
+* :data:`METHOD_KINDS`: which methods a route gets and how each is rendered, from one
+  :class:`MethodPlan` (its parameters, checks and the request it builds); add a kind to give
+  routes another method.
+
+:func:`render` takes any routes module, so a table outside this package renders the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ import argparse
 import json
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Union, get_args, get_origin, get_type_hints
@@ -33,28 +46,44 @@ TARGET = Path(__file__).with_name("_endpoints.py")
 
 # --- facade choices, by route name ----------------------------------------------------------
 
+_BOTH = ("", "v3.")  # choices shared by a v2 route and its v3 twin
+
 # A body holding one list is passed positionally: `add_tags(contact_id, ["vip"])`.
 POSITIONAL_FIELD = {
-    "contacts.add_tags": "tags",
-    "contacts.remove_tags": "tags",
-    "contacts.add_followers": "followers",
-    "contacts.remove_followers": "followers",
+    f"{v}contacts.{op}": name
+    for v in _BOTH
+    for op, name in (
+        ("add_tags", "tags"),
+        ("remove_tags", "tags"),
+        ("add_followers", "followers"),
+        ("remove_followers", "followers"),
+    )
 }
 # Path parameter -> (facade name, annotation). The spec leaves `{type}` undeclared.
 PATH_PARAMS = {
-    ("contacts.bulk_update_tags", "type"): ("action", 'Literal["add", "remove"]'),
+    (f"{v}contacts.bulk_update_tags", "type"): ("action", 'Literal["add", "remove"]') for v in _BOTH
 }
 # Wire field -> facade name: the duplicate lookup calls the phone parameter `number`.
-FIELD_NAMES = {("contacts.find_duplicate", "number"): "phone"}
+FIELD_NAMES = {(f"{v}contacts.find_duplicate", "number"): "phone" for v in _BOTH}
 # Defaults for fields the API requires but that have an obvious value.
 FIELD_DEFAULTS = {
-    ("contacts.tasks.create", "completed"): "False",
-    ("contacts.tasks.complete", "completed"): "True",
+    **{(f"{v}contacts.tasks.create", "completed"): "False" for v in _BOTH},
+    **{(f"{v}contacts.tasks.complete", "completed"): "True" for v in _BOTH},
 }
-# The caller gets this attribute of the response, typed so.
-UNWRAP = {"contacts.find_duplicate": ("contact", "Contact | None")}
+# The caller gets this attribute of the response, typed so (annotation, then its imports).
+UNWRAP = {
+    f"{v}contacts.find_duplicate": ("contact", "Contact | None", ("ghl_async.models", "Contact"))
+    for v in _BOTH
+}
 # At least one of these facade parameters must be given.
-ONE_OF = {"contacts.find_duplicate": ("email", "phone")}
+ONE_OF = {f"{v}contacts.find_duplicate": ("email", "phone") for v in _BOTH}
+# Namespace -> hand-written classes mixed in (module, class), before Resource.
+MIXINS = {
+    "contacts": (("ghl_async.composites", "ContactBundles"),),
+    "v3.contacts": (("ghl_async.composites", "ContactBundles"),),
+}
+# How a namespace segment is spelled in class names.
+WORDS = {"oauth": "OAuth", "v3": "V3"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +109,17 @@ PAGING = {
          ("search_after", "list[str | int | float] | None", "None")),
         ("page_limit", "page", "search_after"),
     ),
+    "keyset": _PagingKind(
+        "KeysetPage",
+        (("limit", "int", "100"), ("page", "int", "1"),
+         ("start_after", "list[str] | None", "None")),
+        ("limit", "skip", "start_after"),
+    ),
+    "token": _PagingKind(
+        "TokenPage",
+        (("page_size", "int", "100"), ("page_token", "str | None", "None")),
+        ("page_size", "page_token"),
+    ),
 }  # fmt: skip
 
 
@@ -88,9 +128,20 @@ PAGING = {
 
 @dataclass
 class _Imports:
-    models: set[str] = field(default_factory=set)
-    pagination: set[str] = field(default_factory=set)
+    names: dict[str, set[str]] = field(default_factory=dict)  # module -> names
     typing: set[str] = field(default_factory=set)
+
+    def add(self, module: str, name: str) -> None:
+        self.names.setdefault(module, set()).add(name)
+
+    @property
+    def models(self) -> set[str]:
+        """Names taken from ``ghl_async.models`` (UNSET, UnsetType, ...)."""
+        return self.names.setdefault("ghl_async.models", set())
+
+    @property
+    def pagination(self) -> set[str]:
+        return self.names.setdefault("ghl_async.pagination", set())
 
 
 def render_type(tp: object, imports: _Imports) -> str:
@@ -113,14 +164,30 @@ def render_type(tp: object, imports: _Imports) -> str:
         return f"{name}[" + ", ".join(render_type(arg, imports) for arg in get_args(tp)) + "]"
     if isinstance(tp, type):
         if issubclass(tp, msgspec.Struct):
-            imports.models.add(tp.__name__)
+            imports.add(tp.__module__, tp.__name__)
             return tp.__name__
         if tp in (str, int, float, bool, object, bytes):
             return tp.__name__
     raise TypeError(f"cannot render {tp!r}")
 
 
-# --- one method -----------------------------------------------------------------------------
+def item_type(page: object) -> object:
+    """The item type of a page model: its ``items`` field or property, ``list[X]`` -> ``X``."""
+    if not isinstance(page, type):
+        raise TypeError(f"a paged route's response must be a page model, not {page!r}")
+    hints = get_type_hints(page)
+    annotation = hints.get("items")
+    if annotation is None:
+        member = getattr(page, "items", None)
+        getter = member.fget if isinstance(member, property) else None
+        annotation = get_type_hints(getter).get("return") if getter is not None else None
+    args = get_args(annotation)
+    if get_origin(annotation) not in (list, Sequence) or len(args) != 1:
+        raise TypeError(f"{page.__name__}.items must be annotated list[Item], not {annotation!r}")
+    return args[0]
+
+
+# --- one route's methods --------------------------------------------------------------------
 
 
 @dataclass
@@ -135,62 +202,6 @@ class _Param:
 class _Method:
     name: str
     source: str
-
-
-def _constant_names() -> dict[int, str]:
-    return {id(v): k for k, v in vars(routes).items() if isinstance(v, Route)}
-
-
-def _struct_fields(
-    route: Route[object], struct: type[msgspec.Struct], skip: Iterable[str], imports: _Imports
-) -> list[tuple[str, _Param]]:
-    hints = get_type_hints(struct)
-    out = []
-    for info in msgspec.structs.fields(struct):
-        if info.name in skip:
-            continue
-        facade = FIELD_NAMES.get((route.name, info.name), info.name)
-        default = FIELD_DEFAULTS.get((route.name, info.name))
-        if default is None and not info.required:
-            default = "UNSET" if info.default is msgspec.UNSET else repr(info.default)
-            if default == "UNSET":
-                imports.models.add("UNSET")
-        param = _Param(facade, render_type(hints[info.name], imports), default)
-        out.append((info.name, param))
-    return out
-
-
-def _signature(name: str, params: list[_Param], returns: str, *, is_async: bool) -> str:
-    positional = [p for p in params if p.positional]
-    keyword = [p for p in params if not p.positional]
-    parts = ["self"]
-    for p in positional:
-        parts.append(f"{p.name}: {p.annotation}" + ("" if p.default is None else f" = {p.default}"))
-    if keyword:
-        parts.append("*")
-        for p in keyword:
-            parts.append(
-                f"{p.name}: {p.annotation}" + ("" if p.default is None else f" = {p.default}")
-            )
-    prefix = "async def" if is_async else "def"
-    one_line = f"    {prefix} {name}({', '.join(parts)}) -> {returns}:"
-    if len(one_line) <= 100:
-        return one_line
-    lines = [f"    {prefix} {name}("]
-    lines += [f"        {part}," for part in parts]
-    lines.append(f"    ) -> {returns}:")
-    return "\n".join(lines)
-
-
-def _docstring(route: Route[object], summary: str, extra: str = "") -> str:
-    lines = [f'        """{summary}', ""]
-    lines.append(f"        `{route.method} {route.path}`, scope `{route.scope}`.")
-    if route.deprecated:
-        lines.append("        Deprecated by HighLevel (use `search`), still served.")
-    if extra:
-        lines.append(f"        {extra}")
-    lines.append('        """')
-    return "\n".join(lines)
 
 
 @dataclass
@@ -219,7 +230,8 @@ class _Expr:
         return "\n".join(lines)
 
 
-def _statement(lead: str, expr: _Expr) -> str:
+def statement(lead: str, expr: _Expr) -> str:
+    """One line of a method body: ``lead`` then ``expr``, wrapped to 100 columns."""
     indent = "        "
     return indent + lead + expr.layout(indent, lead)
 
@@ -228,10 +240,84 @@ def _path_tuple(names: list[str]) -> str:
     return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
 
 
-def render_methods(route: Route[object], const: str, imports: _Imports) -> list[_Method]:
-    """The facade method(s) of one route."""
-    namespace, _, name = route.name.rpartition(".")
-    del namespace
+@dataclass
+class MethodPlan:
+    """What every method of one route shares: built once, rendered by each method kind."""
+
+    route: Route[object]
+    const: str  # `routes.<const>` in the generated code
+    name: str  # the method name (the last part of the route name)
+    params: list[_Param]
+    path_args: list[str]
+    pre: list[str]  # argument checks, before any request is built
+    query: _Expr | None
+    body: _Expr | None
+    returns: str
+    unwrap: tuple[str, str, tuple[str, str]] | None
+    paging: _PagingKind | None
+    item: str | None  # the item type of a paged route
+
+    def signature(self, name: str, returns: str, *, is_async: bool) -> str:
+        """The ``def`` line(s) of a method with this plan's parameters."""
+        positional = [p for p in self.params if p.positional]
+        keyword = [p for p in self.params if not p.positional]
+        parts = ["self"]
+        for p in positional:
+            parts.append(
+                f"{p.name}: {p.annotation}" + ("" if p.default is None else f" = {p.default}")
+            )
+        if keyword:
+            parts.append("*")
+            for p in keyword:
+                parts.append(
+                    f"{p.name}: {p.annotation}" + ("" if p.default is None else f" = {p.default}")
+                )
+        prefix = "async def" if is_async else "def"
+        one_line = f"    {prefix} {name}({', '.join(parts)}) -> {returns}:"
+        if len(one_line) <= 100:
+            return one_line
+        lines = [f"    {prefix} {name}("]
+        lines += [f"        {part}," for part in parts]
+        lines.append(f"    ) -> {returns}:")
+        return "\n".join(lines)
+
+    def docstring(self, summary: str, extra: str = "") -> str:
+        """The method's docstring: summary, wire line, and ``extra``."""
+        route = self.route
+        lines = [f'        """{summary}', ""]
+        lines.append(f"        `{route.method} {route.path}`, scope `{route.scope}`,")
+        lines.append(f"        `Version: {route.version}`.")
+        if route.deprecated:
+            lines.append("        Deprecated by HighLevel (use `search`), still served.")
+        if extra:
+            lines.append(f"        {extra}")
+        lines.append('        """')
+        return "\n".join(lines)
+
+    def call_args(
+        self, query: str | _Expr | None, body: str | _Expr | None
+    ) -> list[tuple[str | None, str | _Expr]]:
+        """The arguments of ``self._session.call``."""
+        args: list[tuple[str | None, str | _Expr]] = [(None, f"routes.{self.const}")]
+        if self.path_args:
+            args.append((None, _path_tuple(self.path_args)))
+        if query is not None:
+            args.append(("query", query))
+        if body is not None:
+            args.append(("body", body))
+        if self.route.location is not None:
+            args.append(("location_id", "location"))
+        return args
+
+    def start(self) -> _Expr:
+        """The first page state: ``<State>.start(<paging params>)``."""
+        assert self.paging is not None
+        return _Expr(f"{self.paging.state}.start", [(None, p[0]) for p in self.paging.params])
+
+
+def plan_method(route: Route[object], const: str, imports: _Imports) -> MethodPlan:
+    """Everything the methods of ``route`` need: parameters, checks, request Structs."""
+    name = route.name.rpartition(".")[2]
     paging = PAGING[route.paging] if route.paging else None
     params: list[_Param] = []
     path_args: list[str] = []
@@ -247,7 +333,7 @@ def render_methods(route: Route[object], const: str, imports: _Imports) -> list[
     for kind, struct in (("body", route.body), ("query", route.query)):
         if struct is None:
             continue
-        imports.models.add(struct.__name__)
+        imports.add(struct.__module__, struct.__name__)
         skip = {"location_id"} if route.location == kind else set()
         kwargs: list[tuple[str | None, str | _Expr]] = []
         if route.location == kind:
@@ -266,10 +352,12 @@ def render_methods(route: Route[object], const: str, imports: _Imports) -> list[
             kwargs.append((wire, param.name))
         structs[kind] = _Expr(struct.__name__, kwargs)
 
+    item = None
     if paging is not None:
         imports.pagination.add(paging.state)
         for pname, annotation, default in paging.params:
             params.append(_Param(pname, annotation, default))
+        item = render_type(item_type(route.response), imports)
     if route.location is not None:
         params.append(_Param("location_id", "str | None", "None"))
 
@@ -294,134 +382,235 @@ def render_methods(route: Route[object], const: str, imports: _Imports) -> list[
         ]
     if route.location is not None:
         pre.append("        location = self._session.location(location_id)")
-
-    def call_args(
-        query: str | _Expr | None, body: str | _Expr | None
-    ) -> list[tuple[str | None, str | _Expr]]:
-        args: list[tuple[str | None, str | _Expr]] = [(None, f"routes.{const}")]
-        if path_args:
-            args.append((None, _path_tuple(path_args)))
-        if query is not None:
-            args.append(("query", query))
-        if body is not None:
-            args.append(("body", body))
-        if route.location is not None:
-            args.append(("location_id", "location"))
-        return args
-
-    query_expr = structs.get("query")
-    body_expr = structs.get("body")
     unwrap = UNWRAP.get(route.name)
-    returns = unwrap[1] if unwrap else render_type(route.response, imports)
-    summary = route.summary or route.name
-    methods: list[_Method] = []
-
-    if paging is None:
-        lines = [_signature(name, params, returns, is_async=True), _docstring(route, summary)]
-        lines += pre
-        call = _Expr("self._session.call", call_args(query_expr, body_expr))
-        if unwrap:
-            lines.append(_statement("result = await ", call))
-            lines.append(f"        return result.{unwrap[0]}")
-        else:
-            lines.append(_statement("return await ", call))
-        methods.append(_Method(name, "\n".join(lines)))
-        return methods
-
-    start = _Expr(f"{paging.state}.start", [(None, p[0]) for p in paging.params])
-    # One page.
-    lines = [_signature(name, params, returns, is_async=True), _docstring(route, summary)]
-    lines += pre
-    lines.append(_statement("state = ", start))
-    if query_expr is not None:
-        request = _Expr("state.request", [(None, query_expr), (None, "None")])
-        lines.append(_statement("page_query, _ = ", request))
-        call = _Expr("self._session.call", call_args("page_query", None))
+    if unwrap:
+        imports.add(*unwrap[2])
+        returns = unwrap[1]
     else:
-        assert body_expr is not None
-        request = _Expr("state.request", [(None, "None"), (None, body_expr)])
-        lines.append(_statement("_, page_body = ", request))
-        call = _Expr("self._session.call", call_args(None, "page_body"))
-    lines.append(_statement("return await ", call))
-    methods.append(_Method(name, "\n".join(lines)))
-    # Every page.
-    iter_name = "iter" if name == "list" else "iter_" + name.removeprefix("list_")
-    imports.models.add("Contact")
-    lines = [_signature(iter_name, params, "AsyncGenerator[Contact, None]", is_async=False)]
+        returns = render_type(route.response, imports)
+    return MethodPlan(
+        route=route,
+        const=const,
+        name=name,
+        params=params,
+        path_args=path_args,
+        pre=pre,
+        query=structs.get("query"),
+        body=structs.get("body"),
+        returns=returns,
+        unwrap=unwrap,
+        paging=paging,
+        item=item,
+    )
+
+
+def _struct_fields(
+    route: Route[object], struct: type[msgspec.Struct], skip: Iterable[str], imports: _Imports
+) -> list[tuple[str, _Param]]:
+    hints = get_type_hints(struct)
+    out = []
+    for info in msgspec.structs.fields(struct):
+        if info.name in skip:
+            continue
+        facade = FIELD_NAMES.get((route.name, info.name), info.name)
+        default = FIELD_DEFAULTS.get((route.name, info.name))
+        if default is None and not info.required:
+            default = "UNSET" if info.default is msgspec.UNSET else repr(info.default)
+            if default == "UNSET":
+                imports.models.add("UNSET")
+        param = _Param(facade, render_type(hints[info.name], imports), default)
+        out.append((info.name, param))
+    return out
+
+
+# --- method kinds ---------------------------------------------------------------------------
+
+
+def render_single(plan: MethodPlan) -> _Method:
+    """One request, its decoded (or unwrapped) payload returned."""
+    route = plan.route
+    lines = [
+        plan.signature(plan.name, plan.returns, is_async=True),
+        plan.docstring(route.summary or route.name),
+    ]
+    lines += plan.pre
+    call = _Expr("self._session.call", plan.call_args(plan.query, plan.body))
+    if plan.unwrap:
+        lines.append(statement("result = await ", call))
+        lines.append(f"        return result.{plan.unwrap[0]}")
+    else:
+        lines.append(statement("return await ", call))
+    return _Method(plan.name, "\n".join(lines))
+
+
+def render_page(plan: MethodPlan) -> _Method:
+    """One page of a paged route (the route's own name): the page model."""
+    route = plan.route
+    lines = [
+        plan.signature(plan.name, plan.returns, is_async=True),
+        plan.docstring(route.summary or route.name),
+    ]
+    lines += plan.pre
+    lines.append(statement("state = ", plan.start()))
+    if plan.query is not None:
+        request = _Expr("state.request", [(None, plan.query), (None, "None")])
+        lines.append(statement("page_query, _ = ", request))
+        call = _Expr("self._session.call", plan.call_args("page_query", None))
+    else:
+        assert plan.body is not None
+        request = _Expr("state.request", [(None, "None"), (None, plan.body)])
+        lines.append(statement("_, page_body = ", request))
+        call = _Expr("self._session.call", plan.call_args(None, "page_body"))
+    lines.append(statement("return await ", call))
+    return _Method(plan.name, "\n".join(lines))
+
+
+def iter_name(name: str) -> str:
+    """The walker of a one-page method: ``list`` -> ``iter``, ``list_x``/``x`` -> ``iter_x``."""
+    return "iter" if name == "list" else "iter_" + name.removeprefix("list_")
+
+
+def render_iter(plan: MethodPlan) -> _Method:
+    """Every page of a paged route: an async generator of its items."""
+    assert plan.item is not None
+    name = iter_name(plan.name)
+    lines = [plan.signature(name, f"AsyncGenerator[{plan.item}, None]", is_async=False)]
+    noun = "contact" if plan.item == "Contact" else "item"
     lines.append(
-        _docstring(
-            route,
-            f"Yield every contact of `{name}`, one page request at a time.",
+        plan.docstring(
+            f"Yield every {noun} of `{plan.name}`, one page request at a time.",
             "Arguments are checked at once; stop early with `break` whenever you like.",
         )
     )
-    lines += pre
+    lines += plan.pre
     args: list[tuple[str | None, str | _Expr]] = [
-        (None, f"routes.{const}"),
-        (None, _path_tuple(path_args) if path_args else "()"),
-        (None, start),
+        (None, f"routes.{plan.const}"),
+        (None, _path_tuple(plan.path_args) if plan.path_args else "()"),
+        (None, plan.start()),
     ]
-    if query_expr is not None:
-        args.append(("query", query_expr))
-    if body_expr is not None:
-        args.append(("body", body_expr))
-    args.append(("location_id", "location"))
-    lines.append(_statement("return ", _Expr("self._session.paginate", args)))
-    methods.append(_Method(iter_name, "\n".join(lines)))
-    return methods
+    if plan.query is not None:
+        args.append(("query", plan.query))
+    if plan.body is not None:
+        args.append(("body", plan.body))
+    args.append(("location_id", "location" if plan.route.location is not None else "None"))
+    lines.append(statement("return ", _Expr("self._session.paginate", args)))
+    return _Method(name, "\n".join(lines))
+
+
+# (applies to the route?, renderer): every matching kind adds one method.
+METHOD_KINDS: list[tuple[Callable[[Route[object]], bool], Callable[[MethodPlan], _Method]]] = [
+    (lambda route: route.paging is None, render_single),
+    (lambda route: route.paging is not None, render_page),
+    (lambda route: route.paging is not None, render_iter),
+]
+
+
+def render_methods(route: Route[object], const: str, imports: _Imports) -> list[_Method]:
+    """The facade method(s) of one route."""
+    plan = plan_method(route, const, imports)
+    return [render(plan) for applies, render in METHOD_KINDS if applies(route)]
 
 
 # --- the module -----------------------------------------------------------------------------
 
 
-def _class_name(namespace: str) -> str:
-    last = namespace.rsplit(".", 1)[-1]
-    base = last[:1].upper() + last[1:]
-    return base + "Endpoints" if "." not in namespace else base
+def class_name(namespace: str) -> str:
+    """``contacts`` -> ``ContactsEndpoints``; ``v3.contacts.tasks`` -> ``V3ContactsTasksEndpoints``.
+
+    The full path, so two APIs' ``notes`` namespaces never collide.
+    """
+    words = [WORDS.get(part, part[:1].upper() + part[1:]) for part in namespace.split(".")]
+    return "".join(words) + "Endpoints"
 
 
 MODULE_DOC = '''"""The typed facade: one coroutine per operation of the route table.
 
 Each method checks its arguments, builds the request Struct and hands it to the one request
-pipeline (:class:`ghl_async.session.Session`). Reach it as ``ghl.contacts``; the hand-written
-conveniences (``get_bundle``) live in :mod:`ghl_async.client`.
+pipeline (:class:`ghl_async.session.Session`). :class:`Namespaces` holds the top-level
+namespaces (``ghl.contacts``, ``ghl.v3.contacts``, ...); :class:`ghl_async.Client` inherits it.
+Conveniences composing several routes are mixed in from :mod:`ghl_async.composites`.
 """'''
 
 
-def render() -> str:
-    """The full text of ``_endpoints.py``."""
-    consts = _constant_names()
+def _constant_names(module: types.ModuleType) -> dict[int, str]:
+    return {id(v): k for k, v in vars(module).items() if isinstance(v, Route)}
+
+
+def _import_lines(module: str, names: Iterable[str]) -> list[str]:
+    ordered = sorted(names, key=lambda n: (n != n.upper(), n))
+    one = f"from {module} import {', '.join(ordered)}"
+    if len(one) <= 100:
+        return [one]
+    return [f"from {module} import (", *[f"    {n}," for n in ordered], ")"]
+
+
+def render(
+    table: Sequence[Route[object]] | None = None,
+    module: types.ModuleType = routes,
+    *,
+    header: str = HEADER,
+    doc: str = MODULE_DOC,
+) -> str:
+    """The full text of the facade module for ``table`` (default: ``module.ALL_ROUTES``).
+
+    ``module`` is where the route constants live; the generated code refers to them as
+    ``routes.<NAME>``.
+    """
+    rows: Sequence[Route[object]] = table if table is not None else module.ALL_ROUTES
+    consts = _constant_names(module)
     imports = _Imports()
     classes: dict[str, list[_Method]] = {}
-    for route in routes.ALL_ROUTES:
+    for route in rows:
         namespace = route.name.rpartition(".")[0]
-        classes.setdefault(namespace, []).extend(
-            render_methods(route, consts[id(route)], imports)
-        )
+        classes.setdefault(namespace, []).extend(render_methods(route, consts[id(route)], imports))
+        # Every ancestor is a namespace too, even one without routes of its own (`v3`).
+        parent = namespace.rpartition(".")[0]
+        while parent:
+            classes.setdefault(parent, [])
+            parent = parent.rpartition(".")[0]
     children: dict[str, list[str]] = {}
     for namespace in classes:
         parent, _, child = namespace.rpartition(".")
-        if parent:
-            children.setdefault(parent, []).append(child)
+        children.setdefault(parent, []).append(child)
+    mixins = {ns: MIXINS.get(ns, ()) for ns in classes}
+    for found in mixins.values():
+        for home, name in found:
+            imports.add(home, name)
 
-    out = [HEADER, MODULE_DOC, "", "from __future__ import annotations", ""]
+    out = [header, doc, "", "from __future__ import annotations", ""]
     out.append("from collections.abc import AsyncGenerator")
     typing_names = sorted({"TYPE_CHECKING", *imports.typing}, key=lambda n: (n != n.upper(), n))
     out.append(f"from typing import {', '.join(typing_names)}")
     out.append("")
-    out.append("from ghl_async import routes")
-    out.append("from ghl_async.errors import ConfigError")
-    out.append("from ghl_async.models import (")
-    out += [f"    {n}," for n in sorted(imports.models, key=lambda n: (n != n.upper(), n))]
-    out.append(")")
-    if imports.pagination:
-        out.append(f"from ghl_async.pagination import {', '.join(sorted(imports.pagination))}")
+    parent_module, _, leaf = module.__name__.rpartition(".")
+    out.append(
+        f"import {module.__name__} as routes"
+        if not parent_module
+        else f"from {parent_module} import {leaf}"
+        + ("" if leaf == "routes" else " as routes")
+    )
+    local = {"ghl_async.errors": {"ConfigError"}}
+    for home, names in sorted({**imports.names, **local}.items()):
+        if names:
+            out += _import_lines(home, names)
     out += ["", "if TYPE_CHECKING:", "    from ghl_async.session import Session", ""]
-    names = sorted([*(_class_name(ns) for ns in classes), "Resource"])
-    out.append("__all__ = [" + ", ".join(json.dumps(n) for n in names) + "]")
+    exported = sorted([*(class_name(ns) for ns in classes), "Namespaces", "Resource"])
+    out += ["__all__ = [", *[f"    {json.dumps(n)}," for n in exported], "]"]
     out += ["", "", "class Resource:", '    """Base of every namespace: holds the session."""', ""]
     out += ['    __slots__ = ("_session",)', ""]
     out += ["    def __init__(self, session: Session) -> None:", "        self._session = session"]
+
+    def kids_block(namespace: str) -> list[str]:
+        kids = sorted(children.get(namespace, []))
+        lines = ["", "    __slots__ = (" + "".join(f'"{k}", ' for k in kids).rstrip(", ")
+                 + ("," if len(kids) == 1 else "") + ")"]  # fmt: skip
+        if kids:
+            lines += ["", "    def __init__(self, session: Session) -> None:"]
+            lines.append("        super().__init__(session)")
+            for kid in kids:
+                full = f"{namespace}.{kid}" if namespace else kid
+                lines.append(f"        self.{kid} = {class_name(full)}(session)")
+        return lines
 
     # Children first, so a parent's __init__ can name them.
     for namespace in sorted(classes, key=lambda ns: (-ns.count("."), ns)):
@@ -429,20 +618,21 @@ def render() -> str:
         # A method named `list` shadows the builtin for annotations after it in the class
         # body (mypy), so it comes last.
         methods = sorted(methods, key=lambda m: m.name == "list")
+        bases = [name for _, name in mixins[namespace]] + ["Resource"]
         out += ["", ""]
-        out.append(f"class {_class_name(namespace)}(Resource):")
-        out.append(f'    """`ghl.{namespace}`: {len(methods)} method(s)."""')
-        kids = sorted(children.get(namespace, []))
-        out.append("")
-        out.append("    __slots__ = (" + "".join(f'"{k}", ' for k in kids).rstrip(", ")
-                   + ("," if len(kids) == 1 else "") + ")")  # fmt: skip
-        if kids:
-            out += ["", "    def __init__(self, session: Session) -> None:"]
-            out.append("        super().__init__(session)")
-            for kid in kids:
-                out.append(f"        self.{kid} = {_class_name(namespace + '.' + kid)}(session)")
+        out.append(f"class {class_name(namespace)}({', '.join(bases)}):")
+        if methods:
+            out.append(f'    """`ghl.{namespace}`: {len(methods)} method(s)."""')
+        else:
+            kids = ", ".join(f"`{k}`" for k in sorted(children.get(namespace, [])))
+            out.append(f'    """`ghl.{namespace}`: the namespaces {kids}."""')
+        out += kids_block(namespace)
         for method in methods:
             out += ["", method.source]
+    out += ["", ""]
+    out.append("class Namespaces(Resource):")
+    out.append('    """Every top-level namespace of the route table."""')
+    out += kids_block("")
     return "\n".join(out) + "\n"
 
 

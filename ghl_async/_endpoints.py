@@ -2,8 +2,9 @@
 """The typed facade: one coroutine per operation of the route table.
 
 Each method checks its arguments, builds the request Struct and hands it to the one request
-pipeline (:class:`ghl_async.session.Session`). Reach it as ``ghl.contacts``; the hand-written
-conveniences (``get_bundle``) live in :mod:`ghl_async.client`.
+pipeline (:class:`ghl_async.session.Session`). :class:`Namespaces` holds the top-level
+namespaces (``ghl.contacts``, ``ghl.v3.contacts``, ...); :class:`ghl_async.Client` inherits it.
+Conveniences composing several routes are mixed in from :mod:`ghl_async.composites`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Literal
 
 from ghl_async import routes
+from ghl_async.composites import ContactBundles
 from ghl_async.errors import ConfigError
 from ghl_async.models import (
     UNSET,
@@ -50,12 +52,40 @@ from ghl_async.models import (
     UpsertResult,
     WorkflowBody,
 )
-from ghl_async.pagination import CursorPage, OffsetPage, SearchPage
+from ghl_async.models_oauth import (
+    InstalledLocation,
+    InstalledLocationsPage,
+    InstalledLocationsPageV3,
+    InstalledLocationsQuery,
+    InstalledLocationsQueryV3,
+)
+from ghl_async.models_v3 import (
+    BusinessContactsQueryV3,
+    CreateContactV3,
+    DndSettingsInputV3,
+    UpdateContactV3,
+    UpsertContactV3,
+)
+from ghl_async.pagination import CursorPage, KeysetPage, OffsetPage, SearchPage, TokenPage
 
 if TYPE_CHECKING:
     from ghl_async.session import Session
 
-__all__ = ["Appointments", "ContactsEndpoints", "Notes", "Resource", "Tasks"]
+__all__ = [
+    "ContactsAppointmentsEndpoints",
+    "ContactsEndpoints",
+    "ContactsNotesEndpoints",
+    "ContactsTasksEndpoints",
+    "Namespaces",
+    "OAuthEndpoints",
+    "Resource",
+    "V3ContactsAppointmentsEndpoints",
+    "V3ContactsEndpoints",
+    "V3ContactsNotesEndpoints",
+    "V3ContactsTasksEndpoints",
+    "V3Endpoints",
+    "V3OAuthEndpoints",
+]
 
 
 class Resource:
@@ -67,7 +97,191 @@ class Resource:
         self._session = session
 
 
-class Appointments(Resource):
+class V3ContactsAppointmentsEndpoints(Resource):
+    """`ghl.v3.contacts.appointments`: 1 method(s)."""
+
+    __slots__ = ()
+
+    async def list(self, contact_id: str) -> list[Appointment]:
+        """List a contact's appointments.
+
+        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_LIST_APPOINTMENTS, (contact_id,))
+
+
+class V3ContactsNotesEndpoints(Resource):
+    """`ghl.v3.contacts.notes`: 5 method(s)."""
+
+    __slots__ = ()
+
+    async def get(self, contact_id: str, note_id: str) -> Note:
+        """Get one note.
+
+        `GET /contacts/{contact_id}/notes/{note_id}`, scope `contacts.readonly`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_GET_NOTE, (contact_id, note_id))
+
+    async def create(
+        self,
+        contact_id: str,
+        *,
+        body: str,
+        user_id: str | UnsetType = UNSET,
+        title: str | UnsetType = UNSET,
+        color: str | UnsetType = UNSET,
+        pinned: bool | UnsetType = UNSET,
+    ) -> Note:
+        """Create a note.
+
+        `POST /contacts/{contact_id}/notes`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_CREATE_NOTE,
+            (contact_id,),
+            body=CreateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        body: str | UnsetType = UNSET,
+        user_id: str | UnsetType = UNSET,
+        title: str | UnsetType = UNSET,
+        color: str | UnsetType = UNSET,
+        pinned: bool | UnsetType = UNSET,
+    ) -> Note:
+        """Update a note.
+
+        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_UPDATE_NOTE,
+            (contact_id, note_id),
+            body=UpdateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+        )
+
+    async def delete(self, contact_id: str, note_id: str) -> Ack:
+        """Delete a note.
+
+        `DELETE /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_DELETE_NOTE, (contact_id, note_id))
+
+    async def list(self, contact_id: str) -> list[Note]:
+        """List a contact's notes.
+
+        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_LIST_NOTES, (contact_id,))
+
+
+class V3ContactsTasksEndpoints(Resource):
+    """`ghl.v3.contacts.tasks`: 6 method(s)."""
+
+    __slots__ = ()
+
+    async def get(self, contact_id: str, task_id: str) -> Task:
+        """Get one task.
+
+        `GET /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.readonly`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_GET_TASK, (contact_id, task_id))
+
+    async def create(
+        self,
+        contact_id: str,
+        *,
+        title: str,
+        due_date: str,
+        completed: bool = False,
+        body: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+    ) -> Task:
+        """Create a task.
+
+        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_CREATE_TASK,
+            (contact_id,),
+            body=CreateTask(
+                title=title,
+                due_date=due_date,
+                completed=completed,
+                body=body,
+                assigned_to=assigned_to,
+            ),
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        title: str | UnsetType = UNSET,
+        body: str | UnsetType = UNSET,
+        due_date: str | UnsetType = UNSET,
+        completed: bool | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+    ) -> Task:
+        """Update a task.
+
+        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_UPDATE_TASK,
+            (contact_id, task_id),
+            body=UpdateTask(
+                title=title,
+                body=body,
+                due_date=due_date,
+                completed=completed,
+                assigned_to=assigned_to,
+            ),
+        )
+
+    async def complete(self, contact_id: str, task_id: str, *, completed: bool = True) -> Task:
+        """Mark a task completed (or not).
+
+        `PUT /contacts/{contact_id}/tasks/{task_id}/completed`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_COMPLETE_TASK,
+            (contact_id, task_id),
+            body=TaskStatus(completed=completed),
+        )
+
+    async def delete(self, contact_id: str, task_id: str) -> Ack:
+        """Delete a task.
+
+        `DELETE /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_DELETE_TASK, (contact_id, task_id))
+
+    async def list(self, contact_id: str) -> list[Task]:
+        """List a contact's tasks.
+
+        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_LIST_TASKS, (contact_id,))
+
+
+class ContactsAppointmentsEndpoints(Resource):
     """`ghl.contacts.appointments`: 1 method(s)."""
 
     __slots__ = ()
@@ -75,12 +289,13 @@ class Appointments(Resource):
     async def list(self, contact_id: str) -> list[Appointment]:
         """List a contact's appointments.
 
-        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`.
+        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.LIST_APPOINTMENTS, (contact_id,))
 
 
-class Notes(Resource):
+class ContactsNotesEndpoints(Resource):
     """`ghl.contacts.notes`: 5 method(s)."""
 
     __slots__ = ()
@@ -88,7 +303,8 @@ class Notes(Resource):
     async def get(self, contact_id: str, note_id: str) -> Note:
         """Get one note.
 
-        `GET /contacts/{contact_id}/notes/{note_id}`, scope `contacts.readonly`.
+        `GET /contacts/{contact_id}/notes/{note_id}`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.GET_NOTE, (contact_id, note_id))
 
@@ -104,7 +320,8 @@ class Notes(Resource):
     ) -> Note:
         """Create a note.
 
-        `POST /contacts/{contact_id}/notes`, scope `contacts.write`.
+        `POST /contacts/{contact_id}/notes`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.CREATE_NOTE,
@@ -125,7 +342,8 @@ class Notes(Resource):
     ) -> Note:
         """Update a note.
 
-        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`.
+        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.UPDATE_NOTE,
@@ -136,19 +354,21 @@ class Notes(Resource):
     async def delete(self, contact_id: str, note_id: str) -> Ack:
         """Delete a note.
 
-        `DELETE /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`.
+        `DELETE /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.DELETE_NOTE, (contact_id, note_id))
 
     async def list(self, contact_id: str) -> list[Note]:
         """List a contact's notes.
 
-        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`.
+        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.LIST_NOTES, (contact_id,))
 
 
-class Tasks(Resource):
+class ContactsTasksEndpoints(Resource):
     """`ghl.contacts.tasks`: 6 method(s)."""
 
     __slots__ = ()
@@ -156,7 +376,8 @@ class Tasks(Resource):
     async def get(self, contact_id: str, task_id: str) -> Task:
         """Get one task.
 
-        `GET /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.readonly`.
+        `GET /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.GET_TASK, (contact_id, task_id))
 
@@ -172,7 +393,8 @@ class Tasks(Resource):
     ) -> Task:
         """Create a task.
 
-        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`.
+        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.CREATE_TASK,
@@ -199,7 +421,8 @@ class Tasks(Resource):
     ) -> Task:
         """Update a task.
 
-        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`.
+        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.UPDATE_TASK,
@@ -216,7 +439,8 @@ class Tasks(Resource):
     async def complete(self, contact_id: str, task_id: str, *, completed: bool = True) -> Task:
         """Mark a task completed (or not).
 
-        `PUT /contacts/{contact_id}/tasks/{task_id}/completed`, scope `contacts.write`.
+        `PUT /contacts/{contact_id}/tasks/{task_id}/completed`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.COMPLETE_TASK,
@@ -227,35 +451,38 @@ class Tasks(Resource):
     async def delete(self, contact_id: str, task_id: str) -> Ack:
         """Delete a task.
 
-        `DELETE /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`.
+        `DELETE /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.DELETE_TASK, (contact_id, task_id))
 
     async def list(self, contact_id: str) -> list[Task]:
         """List a contact's tasks.
 
-        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`.
+        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.LIST_TASKS, (contact_id,))
 
 
-class ContactsEndpoints(Resource):
-    """`ghl.contacts`: 23 method(s)."""
+class V3ContactsEndpoints(ContactBundles, Resource):
+    """`ghl.v3.contacts`: 21 method(s)."""
 
     __slots__ = ("appointments", "notes", "tasks")
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self.appointments = Appointments(session)
-        self.notes = Notes(session)
-        self.tasks = Tasks(session)
+        self.appointments = V3ContactsAppointmentsEndpoints(session)
+        self.notes = V3ContactsNotesEndpoints(session)
+        self.tasks = V3ContactsTasksEndpoints(session)
 
     async def get(self, contact_id: str) -> Contact:
         """Get a contact by id.
 
-        `GET /contacts/{contact_id}`, scope `contacts.readonly`.
+        `GET /contacts/{contact_id}`, scope `contacts.readonly`,
+        `Version: v3`.
         """
-        return await self._session.call(routes.GET_CONTACT, (contact_id,))
+        return await self._session.call(routes.V3_GET_CONTACT, (contact_id,))
 
     async def create(
         self,
@@ -272,12 +499,12 @@ class ContactsEndpoints(Resource):
         website: str | None | UnsetType = UNSET,
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
-        dnd_settings: DndSettingsInput | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
         tags: list[str] | UnsetType = UNSET,
         custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInputV3 | UnsetType = UNSET,
         gender: str | UnsetType = UNSET,
         company_name: str | None | UnsetType = UNSET,
         source: str | UnsetType = UNSET,
@@ -286,12 +513,13 @@ class ContactsEndpoints(Resource):
     ) -> Contact:
         """Create a contact.
 
-        `POST /contacts/`, scope `contacts.write`.
+        `POST /contacts/`, scope `contacts.write`,
+        `Version: v3`.
         """
         location = self._session.location(location_id)
         return await self._session.call(
-            routes.CREATE_CONTACT,
-            body=CreateContact(
+            routes.V3_CREATE_CONTACT,
+            body=CreateContactV3(
                 location_id=location,
                 first_name=first_name,
                 last_name=last_name,
@@ -305,12 +533,12 @@ class ContactsEndpoints(Resource):
                 website=website,
                 timezone=timezone,
                 dnd=dnd,
-                dnd_settings=dnd_settings,
                 inbound_dnd_settings=inbound_dnd_settings,
                 tags=tags,
                 custom_fields=custom_fields,
                 date_of_birth=date_of_birth,
                 country=country,
+                dnd_settings=dnd_settings,
                 gender=gender,
                 company_name=company_name,
                 source=source,
@@ -335,18 +563,607 @@ class ContactsEndpoints(Resource):
         website: str | None | UnsetType = UNSET,
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
-        dnd_settings: DndSettingsInput | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
         tags: list[str] | UnsetType = UNSET,
         custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInputV3 | UnsetType = UNSET,
         source: str | None | UnsetType = UNSET,
         assigned_to: str | None | UnsetType = UNSET,
     ) -> Contact:
         """Update a contact; omitted fields stay.
 
-        `PUT /contacts/{contact_id}`, scope `contacts.write`.
+        `PUT /contacts/{contact_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_UPDATE_CONTACT,
+            (contact_id,),
+            body=UpdateContactV3(
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                source=source,
+                assigned_to=assigned_to,
+            ),
+        )
+
+    async def delete(self, contact_id: str) -> Ack:
+        """Delete a contact.
+
+        `DELETE /contacts/{contact_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_DELETE_CONTACT, (contact_id,))
+
+    async def upsert(
+        self,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: list[str] | UnsetType = UNSET,
+        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInputV3 | UnsetType = UNSET,
+        gender: str | UnsetType = UNSET,
+        company_name: str | None | UnsetType = UNSET,
+        source: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        create_new_if_duplicate_allowed: bool | UnsetType = UNSET,
+        location_id: str | None = None,
+    ) -> UpsertResult:
+        """Create or update a contact by email/phone.
+
+        `POST /contacts/upsert`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call(
+            routes.V3_UPSERT_CONTACT,
+            body=UpsertContactV3(
+                location_id=location,
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                gender=gender,
+                company_name=company_name,
+                source=source,
+                assigned_to=assigned_to,
+                create_new_if_duplicate_allowed=create_new_if_duplicate_allowed,
+            ),
+            location_id=location,
+        )
+
+    async def list_by_business(
+        self,
+        business_id: str,
+        *,
+        query: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+        start_after: list[str] | None = None,
+        location_id: str | None = None,
+    ) -> ContactsPage:
+        """List the contacts linked to a business, one page.
+
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`,
+        `Version: v3`.
+        """
+        location = self._session.location(location_id)
+        state = KeysetPage.start(limit, page, start_after)
+        page_query, _ = state.request(
+            BusinessContactsQueryV3(location_id=location, query=query),
+            None,
+        )
+        return await self._session.call(
+            routes.V3_LIST_BUSINESS_CONTACTS,
+            (business_id,),
+            query=page_query,
+            location_id=location,
+        )
+
+    def iter_by_business(
+        self,
+        business_id: str,
+        *,
+        query: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+        start_after: list[str] | None = None,
+        location_id: str | None = None,
+    ) -> AsyncGenerator[Contact, None]:
+        """Yield every contact of `list_by_business`, one page request at a time.
+
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`,
+        `Version: v3`.
+        Arguments are checked at once; stop early with `break` whenever you like.
+        """
+        location = self._session.location(location_id)
+        return self._session.paginate(
+            routes.V3_LIST_BUSINESS_CONTACTS,
+            (business_id,),
+            KeysetPage.start(limit, page, start_after),
+            query=BusinessContactsQueryV3(location_id=location, query=query),
+            location_id=location,
+        )
+
+    async def search(
+        self,
+        *,
+        filters: list[SearchFilter] | UnsetType = UNSET,
+        sort: list[SearchSort] | UnsetType = UNSET,
+        query: str | UnsetType = UNSET,
+        page_limit: int = 100,
+        page: int = 1,
+        search_after: list[str | int | float] | None = None,
+        location_id: str | None = None,
+    ) -> ContactsPage:
+        """Search contacts, one page.
+
+        `POST /contacts/search`, scope `contacts.readonly`,
+        `Version: v3`.
+        """
+        location = self._session.location(location_id)
+        state = SearchPage.start(page_limit, page, search_after)
+        _, page_body = state.request(
+            None,
+            SearchBody(
+                location_id=location,
+                page_limit=page_limit,
+                filters=filters,
+                sort=sort,
+                query=query,
+            ),
+        )
+        return await self._session.call(
+            routes.V3_SEARCH_CONTACTS,
+            body=page_body,
+            location_id=location,
+        )
+
+    def iter_search(
+        self,
+        *,
+        filters: list[SearchFilter] | UnsetType = UNSET,
+        sort: list[SearchSort] | UnsetType = UNSET,
+        query: str | UnsetType = UNSET,
+        page_limit: int = 100,
+        page: int = 1,
+        search_after: list[str | int | float] | None = None,
+        location_id: str | None = None,
+    ) -> AsyncGenerator[Contact, None]:
+        """Yield every contact of `search`, one page request at a time.
+
+        `POST /contacts/search`, scope `contacts.readonly`,
+        `Version: v3`.
+        Arguments are checked at once; stop early with `break` whenever you like.
+        """
+        location = self._session.location(location_id)
+        return self._session.paginate(
+            routes.V3_SEARCH_CONTACTS,
+            (),
+            SearchPage.start(page_limit, page, search_after),
+            body=SearchBody(
+                location_id=location,
+                page_limit=page_limit,
+                filters=filters,
+                sort=sort,
+                query=query,
+            ),
+            location_id=location,
+        )
+
+    async def find_duplicate(
+        self,
+        *,
+        phone: str | UnsetType = UNSET,
+        email: str | UnsetType = UNSET,
+        location_id: str | None = None,
+    ) -> Contact | None:
+        """Find the contact a new one would duplicate, by email or phone.
+
+        `GET /contacts/search/duplicate`, scope `contacts.readonly`,
+        `Version: v3`.
+        """
+        if email is UNSET and phone is UNSET:
+            raise ConfigError("find_duplicate: pass email= or phone=")
+        location = self._session.location(location_id)
+        result = await self._session.call(
+            routes.V3_FIND_DUPLICATE,
+            query=DuplicateQuery(location_id=location, number=phone, email=email),
+            location_id=location,
+        )
+        return result.contact
+
+    async def add_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+        """Add tags to a contact.
+
+        `POST /contacts/{contact_id}/tags`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_ADD_TAGS, (contact_id,), body=Tags(tags=tags))
+
+    async def remove_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+        """Remove tags from a contact.
+
+        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_REMOVE_TAGS, (contact_id,), body=Tags(tags=tags))
+
+    async def bulk_update_tags(
+        self,
+        action: Literal["add", "remove"],
+        *,
+        contacts: list[str],
+        tags: list[str],
+        remove_all_tags: bool | UnsetType = UNSET,
+        location_id: str | None = None,
+    ) -> BulkTagsResult:
+        """Add or remove tags on many contacts in one request.
+
+        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        if action not in ("add", "remove"):
+            raise ConfigError(f"action must be one of 'add', 'remove', not {action!r}")
+        location = self._session.location(location_id)
+        return await self._session.call(
+            routes.V3_BULK_UPDATE_TAGS,
+            (action,),
+            body=BulkTagsUpdate(
+                location_id=location,
+                contacts=contacts,
+                tags=tags,
+                remove_all_tags=remove_all_tags,
+            ),
+            location_id=location,
+        )
+
+    async def bulk_set_business(
+        self,
+        *,
+        ids: list[str],
+        business_id: str | None,
+        location_id: str | None = None,
+    ) -> BulkBusinessResult:
+        """Attach many contacts to a business, or detach them (business_id=None).
+
+        `POST /contacts/bulk/business`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call(
+            routes.V3_BULK_SET_BUSINESS,
+            body=BulkBusinessUpdate(location_id=location, ids=ids, business_id=business_id),
+            location_id=location,
+        )
+
+    async def add_followers(self, contact_id: str, followers: list[str]) -> FollowersResult:
+        """Add followers (user ids).
+
+        `POST /contacts/{contact_id}/followers`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_ADD_FOLLOWERS,
+            (contact_id,),
+            body=Followers(followers=followers),
+        )
+
+    async def remove_followers(self, contact_id: str, followers: list[str]) -> FollowersResult:
+        """Remove followers (user ids).
+
+        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_REMOVE_FOLLOWERS,
+            (contact_id,),
+            body=Followers(followers=followers),
+        )
+
+    async def add_to_campaign(self, contact_id: str, campaign_id: str) -> Ack:
+        """Add a contact to a campaign.
+
+        `POST /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_ADD_TO_CAMPAIGN,
+            (contact_id, campaign_id),
+            body=CampaignBody(),
+        )
+
+    async def remove_from_campaign(self, contact_id: str, campaign_id: str) -> Ack:
+        """Remove a contact from a campaign.
+
+        `DELETE /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_REMOVE_FROM_CAMPAIGN, (contact_id, campaign_id))
+
+    async def remove_from_all_campaigns(self, contact_id: str) -> Ack:
+        """Remove a contact from every campaign.
+
+        `DELETE /contacts/{contact_id}/campaigns/remove-all`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(routes.V3_REMOVE_FROM_ALL_CAMPAIGNS, (contact_id,))
+
+    async def add_to_workflow(
+        self,
+        contact_id: str,
+        workflow_id: str,
+        *,
+        event_start_time: str | UnsetType = UNSET,
+    ) -> Ack:
+        """Enrol a contact in a workflow.
+
+        `POST /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_ADD_TO_WORKFLOW,
+            (contact_id, workflow_id),
+            body=WorkflowBody(event_start_time=event_start_time),
+        )
+
+    async def remove_from_workflow(
+        self,
+        contact_id: str,
+        workflow_id: str,
+        *,
+        event_start_time: str | UnsetType = UNSET,
+    ) -> Ack:
+        """Remove a contact from a workflow.
+
+        `DELETE /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
+        `Version: v3`.
+        """
+        return await self._session.call(
+            routes.V3_REMOVE_FROM_WORKFLOW,
+            (contact_id, workflow_id),
+            body=WorkflowBody(event_start_time=event_start_time),
+        )
+
+
+class V3OAuthEndpoints(Resource):
+    """`ghl.v3.oauth`: 2 method(s)."""
+
+    __slots__ = ()
+
+    async def list_installed_locations(
+        self,
+        *,
+        company_id: str,
+        app_id: str,
+        query: str | UnsetType = UNSET,
+        is_installed: bool | UnsetType = UNSET,
+        restrict_to_user_locations: bool | UnsetType = UNSET,
+        version_id: str | UnsetType = UNSET,
+        on_trial: bool | UnsetType = UNSET,
+        plan_id: str | UnsetType = UNSET,
+        location_id: str | UnsetType = UNSET,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> InstalledLocationsPageV3:
+        """List the company's locations and where the app is installed.
+
+        `GET /oauth/installed-locations`, scope `oauth.readonly`,
+        `Version: v3`.
+        """
+        state = TokenPage.start(page_size, page_token)
+        page_query, _ = state.request(
+            InstalledLocationsQueryV3(
+                company_id=company_id,
+                app_id=app_id,
+                query=query,
+                is_installed=is_installed,
+                restrict_to_user_locations=restrict_to_user_locations,
+                version_id=version_id,
+                on_trial=on_trial,
+                plan_id=plan_id,
+                location_id=location_id,
+            ),
+            None,
+        )
+        return await self._session.call(routes.V3_LIST_INSTALLED_LOCATIONS, query=page_query)
+
+    def iter_installed_locations(
+        self,
+        *,
+        company_id: str,
+        app_id: str,
+        query: str | UnsetType = UNSET,
+        is_installed: bool | UnsetType = UNSET,
+        restrict_to_user_locations: bool | UnsetType = UNSET,
+        version_id: str | UnsetType = UNSET,
+        on_trial: bool | UnsetType = UNSET,
+        plan_id: str | UnsetType = UNSET,
+        location_id: str | UnsetType = UNSET,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> AsyncGenerator[InstalledLocation, None]:
+        """Yield every item of `list_installed_locations`, one page request at a time.
+
+        `GET /oauth/installed-locations`, scope `oauth.readonly`,
+        `Version: v3`.
+        Arguments are checked at once; stop early with `break` whenever you like.
+        """
+        return self._session.paginate(
+            routes.V3_LIST_INSTALLED_LOCATIONS,
+            (),
+            TokenPage.start(page_size, page_token),
+            query=InstalledLocationsQueryV3(
+                company_id=company_id,
+                app_id=app_id,
+                query=query,
+                is_installed=is_installed,
+                restrict_to_user_locations=restrict_to_user_locations,
+                version_id=version_id,
+                on_trial=on_trial,
+                plan_id=plan_id,
+                location_id=location_id,
+            ),
+            location_id=None,
+        )
+
+
+class ContactsEndpoints(ContactBundles, Resource):
+    """`ghl.contacts`: 23 method(s)."""
+
+    __slots__ = ("appointments", "notes", "tasks")
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.appointments = ContactsAppointmentsEndpoints(session)
+        self.notes = ContactsNotesEndpoints(session)
+        self.tasks = ContactsTasksEndpoints(session)
+
+    async def get(self, contact_id: str) -> Contact:
+        """Get a contact by id.
+
+        `GET /contacts/{contact_id}`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
+        """
+        return await self._session.call(routes.GET_CONTACT, (contact_id,))
+
+    async def create(
+        self,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: list[str] | UnsetType = UNSET,
+        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInput | UnsetType = UNSET,
+        gender: str | UnsetType = UNSET,
+        company_name: str | None | UnsetType = UNSET,
+        source: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        location_id: str | None = None,
+    ) -> Contact:
+        """Create a contact.
+
+        `POST /contacts/`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call(
+            routes.CREATE_CONTACT,
+            body=CreateContact(
+                location_id=location,
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                gender=gender,
+                company_name=company_name,
+                source=source,
+                assigned_to=assigned_to,
+            ),
+            location_id=location,
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: list[str] | UnsetType = UNSET,
+        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInput | UnsetType = UNSET,
+        source: str | None | UnsetType = UNSET,
+        assigned_to: str | None | UnsetType = UNSET,
+    ) -> Contact:
+        """Update a contact; omitted fields stay.
+
+        `PUT /contacts/{contact_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.UPDATE_CONTACT,
@@ -364,12 +1181,12 @@ class ContactsEndpoints(Resource):
                 website=website,
                 timezone=timezone,
                 dnd=dnd,
-                dnd_settings=dnd_settings,
                 inbound_dnd_settings=inbound_dnd_settings,
                 tags=tags,
                 custom_fields=custom_fields,
                 date_of_birth=date_of_birth,
                 country=country,
+                dnd_settings=dnd_settings,
                 source=source,
                 assigned_to=assigned_to,
             ),
@@ -378,7 +1195,8 @@ class ContactsEndpoints(Resource):
     async def delete(self, contact_id: str) -> Ack:
         """Delete a contact.
 
-        `DELETE /contacts/{contact_id}`, scope `contacts.write`.
+        `DELETE /contacts/{contact_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.DELETE_CONTACT, (contact_id,))
 
@@ -397,12 +1215,12 @@ class ContactsEndpoints(Resource):
         website: str | None | UnsetType = UNSET,
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
-        dnd_settings: DndSettingsInput | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
         tags: list[str] | UnsetType = UNSET,
         custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInput | UnsetType = UNSET,
         gender: str | UnsetType = UNSET,
         company_name: str | None | UnsetType = UNSET,
         source: str | UnsetType = UNSET,
@@ -412,7 +1230,8 @@ class ContactsEndpoints(Resource):
     ) -> UpsertResult:
         """Create or update a contact by email/phone.
 
-        `POST /contacts/upsert`, scope `contacts.write`.
+        `POST /contacts/upsert`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         location = self._session.location(location_id)
         return await self._session.call(
@@ -431,12 +1250,12 @@ class ContactsEndpoints(Resource):
                 website=website,
                 timezone=timezone,
                 dnd=dnd,
-                dnd_settings=dnd_settings,
                 inbound_dnd_settings=inbound_dnd_settings,
                 tags=tags,
                 custom_fields=custom_fields,
                 date_of_birth=date_of_birth,
                 country=country,
+                dnd_settings=dnd_settings,
                 gender=gender,
                 company_name=company_name,
                 source=source,
@@ -457,7 +1276,8 @@ class ContactsEndpoints(Resource):
     ) -> ContactsPage:
         """List the contacts linked to a business, one page.
 
-        `GET /contacts/business/{business_id}`, scope `contacts.readonly`.
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         """
         location = self._session.location(location_id)
         state = OffsetPage.start(limit, page)
@@ -483,7 +1303,8 @@ class ContactsEndpoints(Resource):
     ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `list_by_business`, one page request at a time.
 
-        `GET /contacts/business/{business_id}`, scope `contacts.readonly`.
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         Arguments are checked at once; stop early with `break` whenever you like.
         """
         location = self._session.location(location_id)
@@ -506,7 +1327,8 @@ class ContactsEndpoints(Resource):
     ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `list`, one page request at a time.
 
-        `GET /contacts/`, scope `contacts.readonly`.
+        `GET /contacts/`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         Deprecated by HighLevel (use `search`), still served.
         Arguments are checked at once; stop early with `break` whenever you like.
         """
@@ -532,7 +1354,8 @@ class ContactsEndpoints(Resource):
     ) -> ContactsPage:
         """Search contacts, one page.
 
-        `POST /contacts/search`, scope `contacts.readonly`.
+        `POST /contacts/search`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         """
         location = self._session.location(location_id)
         state = SearchPage.start(page_limit, page, search_after)
@@ -565,7 +1388,8 @@ class ContactsEndpoints(Resource):
     ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `search`, one page request at a time.
 
-        `POST /contacts/search`, scope `contacts.readonly`.
+        `POST /contacts/search`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         Arguments are checked at once; stop early with `break` whenever you like.
         """
         location = self._session.location(location_id)
@@ -592,7 +1416,8 @@ class ContactsEndpoints(Resource):
     ) -> Contact | None:
         """Find the contact a new one would duplicate, by email or phone.
 
-        `GET /contacts/search/duplicate`, scope `contacts.readonly`.
+        `GET /contacts/search/duplicate`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         """
         if email is UNSET and phone is UNSET:
             raise ConfigError("find_duplicate: pass email= or phone=")
@@ -607,14 +1432,16 @@ class ContactsEndpoints(Resource):
     async def add_tags(self, contact_id: str, tags: list[str]) -> list[str]:
         """Add tags to a contact.
 
-        `POST /contacts/{contact_id}/tags`, scope `contacts.write`.
+        `POST /contacts/{contact_id}/tags`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.ADD_TAGS, (contact_id,), body=Tags(tags=tags))
 
     async def remove_tags(self, contact_id: str, tags: list[str]) -> list[str]:
         """Remove tags from a contact.
 
-        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`.
+        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.REMOVE_TAGS, (contact_id,), body=Tags(tags=tags))
 
@@ -629,7 +1456,8 @@ class ContactsEndpoints(Resource):
     ) -> BulkTagsResult:
         """Add or remove tags on many contacts in one request.
 
-        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`.
+        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         if action not in ("add", "remove"):
             raise ConfigError(f"action must be one of 'add', 'remove', not {action!r}")
@@ -655,7 +1483,8 @@ class ContactsEndpoints(Resource):
     ) -> BulkBusinessResult:
         """Attach many contacts to a business, or detach them (business_id=None).
 
-        `POST /contacts/bulk/business`, scope `contacts.write`.
+        `POST /contacts/bulk/business`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         location = self._session.location(location_id)
         return await self._session.call(
@@ -667,7 +1496,8 @@ class ContactsEndpoints(Resource):
     async def add_followers(self, contact_id: str, followers: list[str]) -> FollowersResult:
         """Add followers (user ids).
 
-        `POST /contacts/{contact_id}/followers`, scope `contacts.write`.
+        `POST /contacts/{contact_id}/followers`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.ADD_FOLLOWERS,
@@ -678,7 +1508,8 @@ class ContactsEndpoints(Resource):
     async def remove_followers(self, contact_id: str, followers: list[str]) -> FollowersResult:
         """Remove followers (user ids).
 
-        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`.
+        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.REMOVE_FOLLOWERS,
@@ -689,7 +1520,8 @@ class ContactsEndpoints(Resource):
     async def add_to_campaign(self, contact_id: str, campaign_id: str) -> Ack:
         """Add a contact to a campaign.
 
-        `POST /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`.
+        `POST /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.ADD_TO_CAMPAIGN,
@@ -700,14 +1532,16 @@ class ContactsEndpoints(Resource):
     async def remove_from_campaign(self, contact_id: str, campaign_id: str) -> Ack:
         """Remove a contact from a campaign.
 
-        `DELETE /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`.
+        `DELETE /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.REMOVE_FROM_CAMPAIGN, (contact_id, campaign_id))
 
     async def remove_from_all_campaigns(self, contact_id: str) -> Ack:
         """Remove a contact from every campaign.
 
-        `DELETE /contacts/{contact_id}/campaigns/removeAll`, scope `contacts.write`.
+        `DELETE /contacts/{contact_id}/campaigns/removeAll`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(routes.REMOVE_FROM_ALL_CAMPAIGNS, (contact_id,))
 
@@ -720,7 +1554,8 @@ class ContactsEndpoints(Resource):
     ) -> Ack:
         """Enrol a contact in a workflow.
 
-        `POST /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`.
+        `POST /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.ADD_TO_WORKFLOW,
@@ -737,7 +1572,8 @@ class ContactsEndpoints(Resource):
     ) -> Ack:
         """Remove a contact from a workflow.
 
-        `DELETE /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`.
+        `DELETE /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
         """
         return await self._session.call(
             routes.REMOVE_FROM_WORKFLOW,
@@ -756,7 +1592,8 @@ class ContactsEndpoints(Resource):
     ) -> ContactsPage:
         """List contacts, one page (deprecated by HighLevel in favour of search).
 
-        `GET /contacts/`, scope `contacts.readonly`.
+        `GET /contacts/`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
         Deprecated by HighLevel (use `search`), still served.
         """
         location = self._session.location(location_id)
@@ -767,3 +1604,104 @@ class ContactsEndpoints(Resource):
             query=page_query,
             location_id=location,
         )
+
+
+class OAuthEndpoints(Resource):
+    """`ghl.oauth`: 2 method(s)."""
+
+    __slots__ = ()
+
+    async def list_installed_locations(
+        self,
+        *,
+        company_id: str,
+        app_id: str,
+        query: str | UnsetType = UNSET,
+        is_installed: bool | UnsetType = UNSET,
+        version_id: str | UnsetType = UNSET,
+        on_trial: bool | UnsetType = UNSET,
+        plan_id: str | UnsetType = UNSET,
+        location_id: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+    ) -> InstalledLocationsPage:
+        """List the company's locations and where the app is installed.
+
+        `GET /oauth/installedLocations`, scope `oauth.readonly`,
+        `Version: 2021-07-28`.
+        """
+        state = OffsetPage.start(limit, page)
+        page_query, _ = state.request(
+            InstalledLocationsQuery(
+                company_id=company_id,
+                app_id=app_id,
+                query=query,
+                is_installed=is_installed,
+                version_id=version_id,
+                on_trial=on_trial,
+                plan_id=plan_id,
+                location_id=location_id,
+            ),
+            None,
+        )
+        return await self._session.call(routes.LIST_INSTALLED_LOCATIONS, query=page_query)
+
+    def iter_installed_locations(
+        self,
+        *,
+        company_id: str,
+        app_id: str,
+        query: str | UnsetType = UNSET,
+        is_installed: bool | UnsetType = UNSET,
+        version_id: str | UnsetType = UNSET,
+        on_trial: bool | UnsetType = UNSET,
+        plan_id: str | UnsetType = UNSET,
+        location_id: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+    ) -> AsyncGenerator[InstalledLocation, None]:
+        """Yield every item of `list_installed_locations`, one page request at a time.
+
+        `GET /oauth/installedLocations`, scope `oauth.readonly`,
+        `Version: 2021-07-28`.
+        Arguments are checked at once; stop early with `break` whenever you like.
+        """
+        return self._session.paginate(
+            routes.LIST_INSTALLED_LOCATIONS,
+            (),
+            OffsetPage.start(limit, page),
+            query=InstalledLocationsQuery(
+                company_id=company_id,
+                app_id=app_id,
+                query=query,
+                is_installed=is_installed,
+                version_id=version_id,
+                on_trial=on_trial,
+                plan_id=plan_id,
+                location_id=location_id,
+            ),
+            location_id=None,
+        )
+
+
+class V3Endpoints(Resource):
+    """`ghl.v3`: the namespaces `contacts`, `oauth`."""
+
+    __slots__ = ("contacts", "oauth")
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.contacts = V3ContactsEndpoints(session)
+        self.oauth = V3OAuthEndpoints(session)
+
+
+class Namespaces(Resource):
+    """Every top-level namespace of the route table."""
+
+    __slots__ = ("contacts", "oauth", "v3")
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.contacts = ContactsEndpoints(session)
+        self.oauth = OAuthEndpoints(session)
+        self.v3 = V3Endpoints(session)

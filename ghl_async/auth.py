@@ -15,12 +15,19 @@ Refresh tokens rotate: a refresh spends the old refresh token. Hence the rules h
 * a refresh or code exchange is resent only when the connection failed before anything was sent;
   after an ambiguous failure it raises :class:`~ghl_async.errors.TokenRefreshError` instead;
 * the refresh runs in its own task, so a caller cancelled mid-refresh cannot lose the new pair.
+
+Two wire dialects, chosen by ``OAuthApp(api_version=...)``: ``2021-07-28`` (form bodies with
+snake_case fields, ``POST /oauth/locationToken``) and ``v3`` (``Version: v3`` on every token call,
+JSON bodies with camelCase fields, ``POST /oauth/location-token``; CONTACTS-API.md §5, §7).
+Responses of either dialect decode; refusals are recognised in both (``invalid_grant`` /
+``"Invalid grant: ..."``, and the AIP envelope ``{"error": {"code", "message", ...}}``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Literal, Protocol, TypeVar
@@ -62,6 +69,8 @@ T = TypeVar("T")
 
 TOKEN_PATH = "/oauth/token"
 LOCATION_TOKEN_PATH = "/oauth/locationToken"
+LOCATION_TOKEN_PATH_V3 = "/oauth/location-token"
+ApiVersion = Literal["2021-07-28", "v3"]
 
 # A token call whose connection was refused (nothing sent) is retried this often, after
 # _CONNECT_RETRY_DELAY * 2**attempt seconds.
@@ -79,11 +88,13 @@ class TokenTransport(Protocol):
         form: Mapping[str, str],
         *,
         bearer: str | None = None,
-        version: bool = False,
+        version: bool | str = False,
+        as_json: bool = False,
     ) -> tuple[int, bytes]:
-        """POST ``form`` url-encoded to ``base_url + path``; return status and body.
+        """POST ``form`` url-encoded (or as a JSON object) to ``base_url + path``.
 
-        No limiter, no auth, no retries. ``version=True`` adds ``Version: 2021-07-28``.
+        No limiter, no auth, no retries. ``version=True`` adds the transport's ``Version``
+        (``2021-07-28`` by default), a str adds that ``Version``. Returns status and body.
 
         Raises:
             TransportError: no response; ``sent`` says whether the request may have left.
@@ -172,7 +183,7 @@ class AiohttpTokenTransport:
         self._timeout = timeout or aiohttp.ClientTimeout(
             total=defaults.TIMEOUT_TOTAL, connect=defaults.TIMEOUT_CONNECT
         )
-        self._version = version
+        self._version = check_version(version)
         self._user_agent = user_agent
 
     async def post_form(
@@ -181,22 +192,26 @@ class AiohttpTokenTransport:
         form: Mapping[str, str],
         *,
         bearer: str | None = None,
-        version: bool = False,
+        version: bool | str = False,
+        as_json: bool = False,
     ) -> tuple[int, bytes]:
-        """POST ``form`` url-encoded to ``base_url + path``; return status and body."""
+        """POST ``form`` url-encoded (or as JSON) to ``base_url + path``; return status, body."""
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
-        if version:
+        if version is True:
             headers["Version"] = self._version
+        elif isinstance(version, str):
+            headers["Version"] = check_version(version)
+        payload = {"json": dict(form)} if as_json else {"data": dict(form)}
         try:
             # No redirects: a 307 would resend the client secret to wherever it points.
             async with self._session.post(
                 self._base_url + path,
-                data=dict(form),
                 headers=headers,
                 timeout=self._timeout,
                 allow_redirects=False,
+                **payload,
             ) as response:
                 # Token answers hold secrets: an oversized one keeps no prefix.
                 body = await read_body(
@@ -223,6 +238,20 @@ class AiohttpTokenTransport:
         return f"AiohttpTokenTransport(base_url={self._base_url!r})"
 
 
+def check_version(version: object) -> str:
+    """Return ``version`` if this SDK speaks it (``2021-07-28``, ``v3``), else raise.
+
+    Raises:
+        ConfigError: any other value (a typo would send a header HighLevel rejects, or worse,
+            one whose shapes differ from what this SDK sends).
+    """
+    if version not in defaults.API_VERSIONS:
+        raise ConfigError(
+            f"unknown API version {version!r}: use one of {', '.join(defaults.API_VERSIONS)}"
+        )
+    return str(version)
+
+
 class OAuthApp:
     """A HighLevel Marketplace app: consent URL, code exchange, refresh, agency location tokens.
 
@@ -236,6 +265,14 @@ class OAuthApp:
     Tokens are refreshed ``refresh_skew`` seconds before they expire, and once after a 401.
     ``store`` must be per-key: ``lock(a)`` never waits for ``lock(b)`` (a location refresh may
     need the company token).
+
+    ``api_version`` picks the token endpoints' dialect: ``"2021-07-28"`` (default; form bodies,
+    snake_case fields, ``/oauth/locationToken``) or ``"v3"`` (``Version: v3``, JSON bodies with
+    camelCase fields, ``/oauth/location-token``). It does not limit which routes a client
+    calls with the tokens: a token works for v2 and v3 routes alike.
+
+    Raises:
+        ConfigError: a setting is invalid (an unknown ``api_version`` included).
     """
 
     def __init__(
@@ -250,7 +287,11 @@ class OAuthApp:
         refresh_skew: float = defaults.REFRESH_SKEW,
         chooser_url: str = defaults.CHOOSER_URL,
         company_id: str | None = None,
+        api_version: ApiVersion = "2021-07-28",
     ) -> None:
+        self.api_version: ApiVersion = "v3" if check_version(api_version) == "v3" else (
+            "2021-07-28"
+        )
         if not client_id or not client_secret:
             raise ConfigError("OAuthApp needs client_id and client_secret")
         if user_type not in ("Location", "Company"):
@@ -280,7 +321,8 @@ class OAuthApp:
     def __repr__(self) -> str:
         return (
             f"OAuthApp(client_id={self.client_id!r}, user_type={self.user_type!r}, "
-            f"scopes={' '.join(self.scopes)!r}, store={self.store!r})"
+            f"scopes={' '.join(self.scopes)!r}, api_version={self.api_version!r}, "
+            f"store={self.store!r})"
         )
 
     def authorization_url(self, state: str | None = None) -> str:
@@ -326,7 +368,7 @@ class OAuthApp:
             raise ConfigError("exchange_code needs the code from the OAuth redirect")
         form = self._grant_form("authorization_code", code=code, user_type=self.user_type)
         if self.redirect_uri:
-            form["redirect_uri"] = self.redirect_uri
+            form[self._field("redirect_uri")] = self.redirect_uri
         if transport is not None and base_url is not None:
             raise ConfigError("pass transport= or base_url=, not both")
         if transport is None and base_url is None:
@@ -510,18 +552,21 @@ class OAuthApp:
         log.debug("minting a location token for %s from the company token", location_id)
         for attempt in (1, 2):
             company = await self.token(None)
+            # The same two camelCase fields in both versions; form-encoded in both (the only
+            # body oauth-v3.json declares for this endpoint).
             form = {
                 "companyId": company.company_id or self.company_id or "",
                 "locationId": location_id,
             }
+            v3 = self.api_version == "v3"
             try:
                 fresh = await self._token_call(
                     self._bound(),
-                    "oauth.location_token",
-                    LOCATION_TOKEN_PATH,
+                    "v3.oauth.location_token" if v3 else "oauth.location_token",
+                    LOCATION_TOKEN_PATH_V3 if v3 else LOCATION_TOKEN_PATH,
                     form,
                     bearer=company.access_token,
-                    version=True,
+                    version=self.api_version,
                 )
             except TokenRefreshError as err:
                 # The company token may have been revoked or expired early: renew it once.
@@ -545,13 +590,18 @@ class OAuthApp:
             )
         return self._transport
 
+    def _field(self, name: str) -> str:
+        """A token request field as this app's API version spells it."""
+        return _CAMEL.get(name, name) if self.api_version == "v3" else name
+
     def _grant_form(self, grant_type: str, **fields: str) -> dict[str, str]:
-        return {
+        form = {
             "client_id": self.client_id,
             "client_secret": self._client_secret,
             "grant_type": grant_type,
             **fields,
         }
+        return {self._field(name): value for name, value in form.items()}
 
     async def _token_call(
         self,
@@ -561,17 +611,28 @@ class OAuthApp:
         form: Mapping[str, str],
         *,
         bearer: str | None = None,
-        version: bool = False,
+        version: bool | str = False,
     ) -> Token:
         # A minted location token spends nothing; a code or refresh token is single-use.
         spends_grant = path == TOKEN_PATH
+        as_json = False
+        if spends_grant and self.api_version == "v3":
+            # v3's token endpoint wants its Version header and takes JSON (oauth-v3.json).
+            version, as_json = "v3", True
         secrets = [v for k, v in form.items() if k in _SECRET_FIELDS]
         if bearer is not None:
             secrets.append(bearer)
         attempt = 0
         while True:
             try:
-                status, body = await transport.post_form(path, form, bearer=bearer, version=version)
+                if as_json:
+                    status, body = await transport.post_form(
+                        path, form, bearer=bearer, version=version, as_json=True
+                    )
+                else:  # a TokenTransport written before v3 need not know `as_json`
+                    status, body = await transport.post_form(
+                        path, form, bearer=bearer, version=version
+                    )
                 break
             except ResponseTooLargeError as err:
                 raise TokenRefreshError(
@@ -616,7 +677,18 @@ class OAuthApp:
         raise _token_error(status, body, operation, path, secrets)
 
 
-_SECRET_FIELDS = frozenset({"client_secret", "refresh_token", "code"})
+_SECRET_FIELDS = frozenset(
+    {"client_secret", "refresh_token", "code", "clientSecret", "refreshToken"}
+)
+# v3 token request fields (GetAccessTokenBodyDto): the v2 names in camelCase.
+_CAMEL = {
+    "client_id": "clientId",
+    "client_secret": "clientSecret",
+    "grant_type": "grantType",
+    "refresh_token": "refreshToken",
+    "user_type": "userType",
+    "redirect_uri": "redirectUri",
+}
 
 
 async def _run_to_completion(work: Awaitable[T]) -> T:
@@ -698,11 +770,23 @@ def _decode_token(body: bytes, *, now: float | None = None) -> Token:
     )
 
 
+class _AipError(msgspec.Struct, kw_only=True):
+    """v3's AIP error body, ``{"error": {"code", "message", "details", "resolution"}}``."""
+
+    code: str | None = None
+    message: str | None = None
+    resolution: str | None = None
+
+
 class _ErrorWire(msgspec.Struct, kw_only=True):
-    error: str | None = None
+    error: str | _AipError | None = None
     error_description: str | None = None
     message: str | list[str] | None = None
     trace_id: str | None = msgspec.field(default=None, name="traceId")
+
+
+# v3 words a spent or unknown grant "Invalid grant: ..." (oauth-v3.json examples).
+_INVALID_GRANT = re.compile(r"invalid[_ ]grant", re.IGNORECASE)
 
 
 def _token_error(
@@ -711,13 +795,17 @@ def _token_error(
     body = _scrub_bytes(body, secrets)
     try:
         wire = msgspec.json.decode(body, type=_ErrorWire, strict=False)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, msgspec.ValidationError):
         wire = _ErrorWire()
     messages = [wire.message] if isinstance(wire.message, str) else list(wire.message or [])
     if wire.error_description:
         messages.insert(0, wire.error_description)
+    error = wire.error
+    if isinstance(error, _AipError):
+        messages += [text for text in (error.message, error.resolution) if text]
+        error = error.code
     messages = [_scrub(m, secrets) for m in messages]
-    invalid_grant = wire.error == "invalid_grant" or any("invalid_grant" in m for m in messages)
+    invalid_grant = error == "invalid_grant" or any(_INVALID_GRANT.search(m) for m in messages)
     cls: type[TokenRefreshError] = TokenRefreshError
     if invalid_grant and 400 <= status < 500:
         cls = ReauthorizationRequired
@@ -731,7 +819,7 @@ def _token_error(
         method="POST",
         url=path,
         messages=messages,
-        error=wire.error,
+        error=error,
         trace_id=wire.trace_id,
         body=body,
     )

@@ -8,11 +8,20 @@
 The constructor only validates (``ConfigError``); the aiohttp session opens in ``__aenter__``,
 inside the running loop, and closes in ``__aexit__``/``aclose()``. ``with_options()`` makes
 siblings that share the session, the rate-limit buckets and the tokens.
+
+API versions are namespaces of one client, not clients: ``ghl.contacts`` speaks ``2021-07-28``
+and ``ghl.v3.contacts`` speaks ``v3``, each route sending its own ``Version`` header. Why not
+``Client(api="v3")``: HighLevel's rate limits are per app per location whatever the version, so
+v2 and v3 calls must share one budget, one session and one token store (two clients would each
+keep 100 requests per 10 s and together overrun it); a migration can move one call at a time;
+and every namespace is a plain attribute with one static type, where a version-picking
+constructor would need overloads or a generic ``Client`` to type ``contacts`` per version. The
+namespaces (``contacts``, ``oauth``, ``v3``, and any API added to the route table) come from the
+generated :class:`ghl_async._endpoints.Namespaces`, which ``Client`` inherits.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
 from typing import TypeVar
@@ -22,46 +31,19 @@ import aiohttp
 from ghl_async import _endpoints, defaults
 from ghl_async.auth import Auth
 from ghl_async.errors import ConfigError
-from ghl_async.models import UNSET, Body, ContactBundle, Query, UnsetType
+from ghl_async.models import UNSET, Body, Query, UnsetType
 from ghl_async.ratelimit import RateBudget, RateLimit, RateLimitInfo, Unlimited
 from ghl_async.retry import RetryPolicy
 from ghl_async.routes import Route
 from ghl_async.session import Session, Transport, check_id
 
+# ``ghl.contacts``'s class (generated, with ``get_bundle`` mixed in from ghl_async.composites).
+Contacts = _endpoints.ContactsEndpoints
+
 __all__ = ["Client", "Contacts"]
 
 R = TypeVar("R")
 _DEFAULT_RATE_LIMIT = RateLimit()
-
-
-# Hand-written on top of the generated class, not in the generator's template: a method that
-# composes several routes (concurrency, cancellation) deserves ordinary review and tests, while
-# the generated file stays one mechanical method per route. The iter_* walkers, by contrast,
-# are mechanical (one per paged route) and are generated.
-class Contacts(_endpoints.ContactsEndpoints):
-    """``ghl.contacts``: every contacts operation (generated) plus compositions of them."""
-
-    __slots__ = ()
-
-    async def get_bundle(self, contact_id: str) -> ContactBundle:
-        """Fetch a contact with its tasks, notes and appointments, concurrently.
-
-        Four requests; if one fails the others are cancelled and the error is raised.
-        """
-        check_id("contact_id", contact_id)
-        contact = asyncio.ensure_future(self.get(contact_id))
-        tasks = asyncio.ensure_future(self.tasks.list(contact_id))
-        notes = asyncio.ensure_future(self.notes.list(contact_id))
-        appointments = asyncio.ensure_future(self.appointments.list(contact_id))
-        try:
-            results = await asyncio.gather(contact, tasks, notes, appointments)
-        except BaseException:
-            for future in (contact, tasks, notes, appointments):
-                future.cancel()
-            raise
-        return ContactBundle(
-            contact=results[0], tasks=results[1], notes=results[2], appointments=results[3]
-        )
 
 
 def _number(name: str, value: object, *, minimum: float = 0.0) -> float:
@@ -129,15 +111,16 @@ def _text(value: object) -> str | None:
     return None
 
 
-class Client:
-    """An asyncio client for HighLevel's Contacts API v2.
+class Client(_endpoints.Namespaces):
+    """An asyncio client for HighLevel's Contacts API, v2 (``ghl.contacts``) and v3 (``ghl.v3``).
 
     Args:
         auth: a ``StaticToken`` (private integration token) or an ``OAuthApp``.
         location_id: the default location (sub-account) of every call.
         company_id: the agency (company) id, for agency tokens.
         base_url: the API root (a ``FakeHighLevel`` URL in tests).
-        version: the ``Version`` header.
+        version: deprecated, only ``"2021-07-28"``: each route sends its own ``Version``
+            (``ghl.contacts`` v2, ``ghl.v3.contacts`` v3); other values raise ``ConfigError``.
         timeout: seconds, or an ``aiohttp.ClientTimeout`` (default 30 s total, 5 s connect).
         max_retries: retries after the first attempt (429, 502/503/504, connection errors).
         backoff_base: seconds of the first exponential backoff step (full jitter).
@@ -165,7 +148,7 @@ class Client:
         ConfigError: a setting is invalid (nothing is opened or sent).
     """
 
-    __slots__ = ("_company_id", "_root", "_session", "_transport", "contacts")
+    __slots__ = ("_company_id", "_root", "_transport")
 
     def __init__(
         self,
@@ -198,8 +181,16 @@ class Client:
         url = _text(base_url)
         if url is None or not url.startswith(("http://", "https://")):
             raise ConfigError(f"base_url must be an http(s) URL, not {base_url!r}")
-        if _text(version) is None:
-            raise ConfigError(f"version must be a non-empty str, not {version!r}")
+        if version != defaults.API_VERSION:
+            # Before v3 this set the Version header of every call, so "v3" sent v2 paths and
+            # bodies under a v3 header. Versions are namespaces now.
+            hint = (
+                "the Version header is chosen per route: call ghl.v3.contacts... for v3 (and "
+                "use OAuthApp(api_version='v3') for v3 token requests)"
+                if version == defaults.API_V3
+                else f"the only value is {defaults.API_VERSION!r}, and each route sends its own"
+            )
+            raise ConfigError(f"version={version!r} is not accepted: {hint}")
         if not (
             rate_limit is None
             or isinstance(rate_limit, (RateLimit, Unlimited))
@@ -255,16 +246,17 @@ class Client:
         policy = _retry_policy(
             RetryPolicy(), max_retries, backoff_base, backoff_max, retry_after_cap
         )
-        self._session = Session(
-            self._transport,
-            location_id=location,
-            timeout=self._transport.timeout,
-            retry=policy,
-            reconcile=reconcile_writes,
-            settle=_number("reconcile_settle", reconcile_settle),
-        )
         self._root = True
-        self.contacts = Contacts(self._session)
+        super().__init__(
+            Session(
+                self._transport,
+                location_id=location,
+                timeout=self._transport.timeout,
+                retry=policy,
+                reconcile=reconcile_writes,
+                settle=_number("reconcile_settle", reconcile_settle),
+            )
+        )
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -326,7 +318,7 @@ class Client:
         sibling._transport = self._transport
         sibling._company_id = self._company_id
         sibling._root = False
-        sibling._session = Session(
+        _endpoints.Namespaces.__init__(sibling, Session(
             self._transport,
             location_id=session.location_id
             if location_id is UNSET
@@ -338,8 +330,7 @@ class Client:
             else _flag("reconcile_writes", reconcile_writes),
             settle=session.settle if reconcile_settle is UNSET
             else _number("reconcile_settle", reconcile_settle),
-        )  # fmt: skip
-        sibling.contacts = Contacts(sibling._session)
+        ))  # fmt: skip
         return sibling
 
     @property

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Final
 
 BASE_URL: Final = "https://services.leadconnectorhq.com"
-API_VERSION: Final = "2021-07-28"
+API_VERSION: Final = "2021-07-28"  # the Contacts API v2 (`contacts.json`)
+API_V3: Final = "v3"  # the Contacts API v3 (`contacts-v3.json`): same paths, other shapes
+# The `Version` values this SDK speaks (route rows, OAuthApp, token transports).
+API_VERSIONS: Final = (API_VERSION, API_V3)
+# Every value HighLevel publishes for its `Version` header (other APIs use 2021-04-15): what a
+# route row may name, so another HighLevel API can be added as rows. Anything else is a typo.
+KNOWN_VERSIONS: Final = ("2021-04-15", API_VERSION, "2023-02-21", API_V3)
 # The consent page lives on another host than the API (CONTACTS-API.md §7.1).
 CHOOSER_URL: Final = "https://marketplace.gohighlevel.com/v2/oauth/chooselocation"
 USER_AGENT: Final = "ghl-async"
@@ -45,3 +51,4 @@ BUSINESS_PAGE_LIMIT: Final = 100  # max `limit` of GET /contacts/business/{busin
 LIST_PAGE_LIMIT: Final = 100  # max `limit` of GET /contacts/
 SEARCH_PAGE_LIMIT: Final = 500  # max `pageLimit` of POST /contacts/search
 SEARCH_PAGE_CEILING: Final = 10_000  # page/pageLimit reach at most this many records
+INSTALLED_PAGE_LIMIT: Final = 100  # page size of the installed-locations listings (v2 and v3)

@@ -1,4 +1,4 @@
-"""Wire models for the Contacts API v2: responses, request bodies and query strings.
+"""Wire models of the Contacts API: responses (shared by v2 and v3), v2 bodies and query strings.
 
 Two families with opposite rules:
 
@@ -15,6 +15,7 @@ Two families with opposite rules:
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Literal
 
 import msgspec
@@ -71,7 +72,22 @@ __all__ = [
     "UpsertResult",
     "Wire",
     "WorkflowBody",
+    "epoch_ms",
 ]
+
+def epoch_ms(stamp: str | None) -> int | None:
+    """An ISO-8601 ``dateAdded`` as epoch milliseconds (the unit ``startAfter`` takes)."""
+    if not stamp:
+        return None
+    text = stamp[:-1] + "+00:00" if stamp.endswith("Z") else stamp  # 3.10 rejects "Z"
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(when.timestamp() * 1000)
+
 
 # A custom field's value in responses: the spec says string, live data carries numbers, lists of
 # options and file objects. ``object`` keeps whatever JSON arrived.
@@ -343,6 +359,11 @@ class ContactsPage(Wire, kw_only=True, frozen=True):
     meta: ContactsMeta | None = None
 
     @property
+    def items(self) -> list[Contact]:
+        """The contacts of this page (the :class:`~ghl_async.pagination.Page` protocol)."""
+        return self.contacts
+
+    @property
     def total_count(self) -> int | None:
         """The total number of matches, wherever this endpoint put it."""
         if self.count is not None:
@@ -350,6 +371,38 @@ class ContactsPage(Wire, kw_only=True, frozen=True):
         if self.total is not None:
             return self.total
         return self.meta.total if self.meta is not None else None
+
+    def cursor_after(self) -> tuple[str | None, int | None]:
+        """``startAfterId``/``startAfter`` of the next page: from ``meta``, else the last contact.
+
+        ``(None, None)`` on an empty page.
+        """
+        meta = self.meta
+        if meta is not None and meta.start_after_id:
+            return meta.start_after_id, meta.start_after
+        if not self.contacts:
+            return None, None
+        last = self.contacts[-1]
+        return last.id or None, epoch_ms(last.date_added)
+
+    def search_after_cursor(self) -> SearchCursor | None:
+        """The last contact's ``searchAfter`` cursor (search results carry one per contact)."""
+        return self.contacts[-1].search_after if self.contacts else None
+
+    def start_after_key(self) -> list[str] | None:
+        """v3 business listing: ``startAfter`` of the next page, ``[name, id]`` of the last one.
+
+        The name is the contact's name lower-cased, the order the listing is sorted by.
+        """
+        if not self.contacts:
+            return None
+        last = self.contacts[-1]
+        if not last.id:
+            return None
+        name = last.contact_name or last.name or " ".join(
+            part for part in (last.first_name, last.last_name) if part
+        )
+        return [name.lower(), last.id]
 
 
 class DuplicateResult(Wire, kw_only=True, frozen=True):
@@ -432,8 +485,8 @@ class InboundDndSettingsInput(Body, kw_only=True):
     all: InboundDndSetting | UnsetType = UNSET
 
 
-class _ContactFields(Body, kw_only=True):
-    """Fields that create, update and upsert all accept."""
+class _ContactCore(Body, kw_only=True):
+    """Fields that create, update and upsert accept in every API version (DND keys differ)."""
 
     first_name: str | None | UnsetType = UNSET
     last_name: str | None | UnsetType = UNSET
@@ -447,7 +500,6 @@ class _ContactFields(Body, kw_only=True):
     website: str | None | UnsetType = UNSET
     timezone: str | None | UnsetType = UNSET
     dnd: bool | UnsetType = UNSET
-    dnd_settings: DndSettingsInput | UnsetType = UNSET
     inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET
     # On update and upsert, ``tags`` replaces every tag: use add_tags/remove_tags to edit.
     tags: list[str] | UnsetType = UNSET
@@ -455,6 +507,12 @@ class _ContactFields(Body, kw_only=True):
     # A string in one of YYYY/MM/DD, MM/DD/YYYY, YYYY-MM-DD, MM-DD-YYYY (and . or _ separators).
     date_of_birth: str | None | UnsetType = UNSET
     country: str | UnsetType = UNSET
+
+
+class _ContactFields(_ContactCore, kw_only=True):
+    """Fields that create, update and upsert all accept (v2: ``Call``, ``Email``, ... DND keys)."""
+
+    dnd_settings: DndSettingsInput | UnsetType = UNSET
 
 
 class CreateContact(_ContactFields, kw_only=True):

@@ -1,43 +1,109 @@
 """Paging: where the next page starts, as pure functions of the page just read.
 
-HighLevel pages its three contact listings three ways:
+Generic over the item type: a route's response model is a :class:`Page` (``items`` and
+``total_count``), and each paging kind is a small immutable state with ``request`` (put the
+state into the query or body) and ``next`` (the state after a page, or ``None`` when done).
+``Session.paginate`` drives any of them over any route, and yields the page's items. HighLevel
+pages its listings five ways:
 
-* ``offset``: ``GET /contacts/business/{businessId}`` takes ``limit``/``skip`` (strings, per
-  the spec); page N (1-based) is ``skip = (N - 1) * limit``; ``count`` is the total.
-* ``cursor``: the deprecated ``GET /contacts/`` takes ``startAfterId``/``startAfter`` from the
-  page's ``meta``, or else from its last contact (``id``, ``dateAdded`` in epoch ms).
-* ``search``: ``POST /contacts/search`` takes ``page``/``pageLimit`` up to the 10,000-record
-  ceiling, then the last contact's ``searchAfter`` cursor (never combined with ``page``).
+* ``offset`` (:class:`OffsetPage`): ``limit``/``skip`` as strings (business listing, v2
+  installed locations); page N (1-based) is ``skip = (N - 1) * limit``.
+* ``cursor`` (:class:`CursorPage`): the deprecated ``GET /contacts/`` takes
+  ``startAfterId``/``startAfter`` (the page's :meth:`CursorPaged.cursor_after`).
+* ``search`` (:class:`SearchPage`): ``POST /contacts/search`` takes ``page``/``pageLimit`` up to
+  the 10,000-record ceiling, then the last item's ``searchAfter`` cursor.
+* ``keyset`` (:class:`KeysetPage`): the v3 business listing starts at ``skip`` and continues
+  with ``startAfter`` = the last contact's ``[name, id]`` (:meth:`KeysetPaged.start_after_key`).
+* ``token`` (:class:`TokenPage`): v3 AIP-158 lists take ``pageSize``/``pageToken`` and answer
+  ``pagination.nextPageToken``.
 
-Each kind is a small immutable state with ``request`` (put the state into the query or body)
-and ``next`` (the state after a page, or ``None`` when done). Every walk stops on an empty or
-short page or once the total is reached, and raises :class:`PaginationError` instead of
-asking for the same page twice. ``Session.paginate`` drives them.
+A page model opts into a kind by having its members (the protocols below), so another
+HighLevel API pages by adding a model, not by editing this module. Every walk stops on an empty
+or short page or once the total is reached, and raises :class:`PaginationError` instead of
+asking for the same page twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Protocol
+from typing import Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
 from ghl_async import defaults
 from ghl_async.errors import ConfigError, PaginationError
-from ghl_async.models import (
-    UNSET,
-    Body,
-    BusinessContactsQuery,
-    Contact,
-    ContactsPage,
-    ListContactsQuery,
-    Query,
-    SearchBody,
-    SearchCursor,
-)
+from ghl_async.models import UNSET, Body, Query, SearchCursor, epoch_ms
 
-__all__ = ["CursorPage", "OffsetPage", "PageState", "SearchPage", "check_limit", "epoch_ms"]
+__all__ = [
+    "CursorPage",
+    "CursorPaged",
+    "KeysetPage",
+    "KeysetPaged",
+    "OffsetPage",
+    "Page",
+    "PageState",
+    "SearchPage",
+    "SearchPaged",
+    "TokenPage",
+    "TokenPaged",
+    "check_limit",
+    "epoch_ms",
+]
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+@runtime_checkable
+class Page(Protocol[T_co]):
+    """A page of a listing: its items and, when the server says, the total."""
+
+    @property
+    def items(self) -> Sequence[T_co]:
+        """The items of this page, in order."""
+        ...
+
+    @property
+    def total_count(self) -> int | None:
+        """Every matching item across pages, or ``None`` when unknown."""
+        ...
+
+
+@runtime_checkable
+class CursorPaged(Page[object], Protocol):
+    """A page that knows the ``startAfterId``/``startAfter`` cursor of the next one."""
+
+    def cursor_after(self) -> tuple[str | None, int | None]:
+        """The cursor after this page (``(None, None)`` when it cannot tell)."""
+        ...
+
+
+@runtime_checkable
+class SearchPaged(Page[object], Protocol):
+    """A search page whose last item carries a ``searchAfter`` cursor."""
+
+    def search_after_cursor(self) -> SearchCursor | None:
+        """The ``searchAfter`` of the last item."""
+        ...
+
+
+@runtime_checkable
+class KeysetPaged(Page[object], Protocol):
+    """A page whose last item gives the ``startAfter`` key of the next page."""
+
+    def start_after_key(self) -> list[str] | None:
+        """The ``startAfter`` pair after this page."""
+        ...
+
+
+@runtime_checkable
+class TokenPaged(Page[object], Protocol):
+    """An AIP-158 page with an opaque next-page token."""
+
+    @property
+    def next_page_token(self) -> str | None:
+        """The token of the next page; ``None`` after the last one."""
+        ...
 
 
 class PageState(Protocol):
@@ -47,13 +113,24 @@ class PageState(Protocol):
         """Return the query and body of this page's request."""
         ...
 
-    def next(self, page: ContactsPage) -> PageState | None:
+    def next(self, page: Page[object]) -> PageState | None:
         """Return where the page after ``page`` starts, or ``None`` after the last page.
 
         Raises:
             PaginationError: the next page would start where this one did.
+            TypeError: the route's page model lacks what this kind of paging reads.
         """
         ...
+
+
+def _unsupported(page: Page[object], kind: str) -> TypeError:
+    # A route-table error: the route's page model does not page this way.
+    return TypeError(f"{type(page).__name__} is not a {kind} (it lacks what this paging reads)")
+
+
+def _ended(got: int, limit: int, seen: int, total: int | None) -> bool:
+    """Whether a walk is over after a page of ``got`` items (``seen`` counts them too)."""
+    return got < limit or (total is not None and seen >= total)
 
 
 def check_limit(name: str, value: object, maximum: int) -> int:
@@ -73,47 +150,31 @@ def _check_page(value: object) -> int:
     return value
 
 
-def epoch_ms(stamp: str | None) -> int | None:
-    """``dateAdded`` (ISO-8601) as epoch milliseconds, the unit ``startAfter`` takes."""
-    if not stamp:
-        return None
-    text = stamp[:-1] + "+00:00" if stamp.endswith("Z") else stamp  # 3.10 rejects "Z"
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return int(when.timestamp() * 1000)
-
-
 @dataclass(frozen=True, slots=True)
 class OffsetPage:
-    """A ``limit``/``skip`` page of ``GET /contacts/business/{businessId}``."""
+    """A ``limit``/``skip`` page (business listing, v2 installed locations)."""
 
     limit: int
     skip: int = 0
 
     @classmethod
-    def start(cls, limit: int, page: int = 1) -> OffsetPage:
-        """The state of 1-based page ``page`` of ``limit`` contacts."""
-        limit = check_limit("limit", limit, defaults.BUSINESS_PAGE_LIMIT)
+    def start(
+        cls, limit: int, page: int = 1, *, maximum: int = defaults.BUSINESS_PAGE_LIMIT
+    ) -> OffsetPage:
+        """The state of 1-based page ``page`` of ``limit`` items."""
+        limit = check_limit("limit", limit, maximum)
         return cls(limit=limit, skip=(_check_page(page) - 1) * limit)
 
     def request(self, query: Query | None, body: Body | None) -> tuple[Query | None, Body | None]:
-        """Put ``limit``/``skip`` (as strings, as the spec declares them) into the query."""
-        assert isinstance(query, BusinessContactsQuery)
+        """Put ``limit``/``skip`` (as strings, as the specs declare them) into the query."""
+        assert query is not None
         paged = msgspec.structs.replace(query, limit=str(self.limit), skip=str(self.skip))
         return paged, body
 
-    def next(self, page: ContactsPage) -> OffsetPage | None:
+    def next(self, page: Page[object]) -> OffsetPage | None:
         """The following page, unless this one was short or reached the count."""
-        got = len(page.contacts)
-        if got < self.limit:
-            return None
-        skip = self.skip + got
-        total = page.total_count
-        if total is not None and skip >= total:
+        skip = self.skip + len(page.items)
+        if _ended(len(page.items), self.limit, skip, page.total_count):
             return None
         return OffsetPage(limit=self.limit, skip=skip)
 
@@ -125,7 +186,7 @@ class CursorPage:
     limit: int
     start_after_id: str | None = None
     start_after: int | None = None
-    seen: int = 0  # contacts yielded before this page, to stop at the total
+    seen: int = 0  # items yielded before this page, to stop at the total
 
     @classmethod
     def start(
@@ -141,7 +202,7 @@ class CursorPage:
 
     def request(self, query: Query | None, body: Body | None) -> tuple[Query | None, Body | None]:
         """Put ``limit`` and the cursor into the query."""
-        assert isinstance(query, ListContactsQuery)
+        assert query is not None
         paged = msgspec.structs.replace(
             query,
             limit=self.limit,
@@ -150,26 +211,17 @@ class CursorPage:
         )
         return paged, body
 
-    def next(self, page: ContactsPage) -> CursorPage | None:
-        """The page after ``page``, from its ``meta`` or else its last contact."""
-        contacts = page.contacts
-        got = len(contacts)
-        if got < self.limit:
+    def next(self, page: Page[object]) -> CursorPage | None:
+        """The page after ``page``, from its cursor (``meta``, else its last item)."""
+        seen = self.seen + len(page.items)
+        if _ended(len(page.items), self.limit, seen, page.total_count):
             return None
-        seen = self.seen + got
-        total = page.total_count
-        if total is not None and seen >= total:
-            return None
-        meta = page.meta
-        if meta is not None and meta.start_after_id:
-            after_id: str | None = meta.start_after_id
-            after = meta.start_after
-        else:
-            last: Contact = contacts[-1]
-            after_id, after = last.id or None, epoch_ms(last.date_added)
+        if not isinstance(page, CursorPaged):
+            raise _unsupported(page, "CursorPaged")
+        after_id, after = page.cursor_after()
         if after_id is None or (after_id, after) == (self.start_after_id, self.start_after):
             raise PaginationError(
-                "contacts.list", f"startAfterId={after_id!r} startAfter={after!r} after {seen}"
+                "startAfterId", f"startAfterId={after_id!r} startAfter={after!r} after {seen}"
             )
         return CursorPage(limit=self.limit, start_after_id=after_id, start_after=after, seen=seen)
 
@@ -204,7 +256,7 @@ class SearchPage:
 
     def request(self, query: Query | None, body: Body | None) -> tuple[Query | None, Body | None]:
         """Put ``pageLimit`` and ``page`` or ``searchAfter`` into the body."""
-        assert isinstance(body, SearchBody)
+        assert body is not None
         if self.page is not None:
             paged = msgspec.structs.replace(
                 body, page_limit=self.page_limit, page=self.page, search_after=UNSET
@@ -216,26 +268,116 @@ class SearchPage:
             )
         return query, paged
 
-    def next(self, page: ContactsPage) -> SearchPage | None:
-        """The next numbered page while under the ceiling, else the last contact's cursor."""
-        contacts = page.contacts
-        got = len(contacts)
-        if got < self.page_limit:
-            return None
-        seen = self.seen + got
-        total = page.total_count
-        if total is not None and seen >= total:
+    def next(self, page: Page[object]) -> SearchPage | None:
+        """The next numbered page while under the ceiling, else the last item's cursor."""
+        seen = self.seen + len(page.items)
+        if _ended(len(page.items), self.page_limit, seen, page.total_count):
             return None
         if self.page is not None and (self.page + 1) * self.page_limit <= (
             defaults.SEARCH_PAGE_CEILING
         ):
             return SearchPage(page_limit=self.page_limit, page=self.page + 1, seen=seen)
-        cursor = contacts[-1].search_after
+        if not isinstance(page, SearchPaged):
+            raise _unsupported(page, "SearchPaged")
+        cursor = page.search_after_cursor()
         if not cursor:
             raise PaginationError(
-                "contacts.search",
-                f"no searchAfter cursor on the last contact after {seen} records",
+                "searchAfter", f"no searchAfter cursor on the last contact after {seen} records"
             )
         if cursor == self.search_after:
-            raise PaginationError("contacts.search", f"searchAfter={cursor!r} repeated")
+            raise PaginationError("searchAfter", f"searchAfter={cursor!r} repeated")
         return SearchPage(page_limit=self.page_limit, page=None, search_after=cursor, seen=seen)
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetPage:
+    """A page of the v3 business listing: ``skip`` first, then ``startAfter`` = ``[name, id]``.
+
+    The first page starts at ``skip`` (1-based page numbers, as :class:`OffsetPage`) or after a
+    known ``start_after``; every later page starts after the last item of the one before, so a
+    walk never pays for deep offsets.
+    """
+
+    limit: int
+    skip: int = 0
+    start_after: tuple[str, ...] | None = None
+    seen: int = 0
+
+    @classmethod
+    def start(cls, limit: int, page: int = 1, start_after: list[str] | None = None) -> KeysetPage:
+        """The first page: numbered ``page``, or the one after ``start_after``."""
+        limit = check_limit("limit", limit, defaults.BUSINESS_PAGE_LIMIT)
+        if start_after is not None:
+            given: object = start_after  # callers may pass anything at runtime
+            if (
+                not isinstance(given, list)
+                or len(given) != 2
+                or not all(isinstance(part, str) for part in given)
+            ):
+                raise ConfigError("start_after must be a [name, id] pair of strings")
+            return cls(limit=limit, start_after=tuple(start_after))
+        skip = (_check_page(page) - 1) * limit
+        return cls(limit=limit, skip=skip, seen=skip)
+
+    def request(self, query: Query | None, body: Body | None) -> tuple[Query | None, Body | None]:
+        """Put ``limit`` and ``skip`` or ``startAfter`` into the query."""
+        assert query is not None
+        if self.start_after is None:
+            paged = msgspec.structs.replace(
+                query, limit=str(self.limit), skip=str(self.skip), start_after=UNSET
+            )
+        else:
+            paged = msgspec.structs.replace(
+                query, limit=str(self.limit), skip=UNSET, start_after=list(self.start_after)
+            )
+        return paged, body
+
+    def next(self, page: Page[object]) -> KeysetPage | None:
+        """The page after the last item of ``page``."""
+        seen = self.seen + len(page.items)
+        if _ended(len(page.items), self.limit, seen, page.total_count):
+            return None
+        if not isinstance(page, KeysetPaged):
+            raise _unsupported(page, "KeysetPaged")
+        key = page.start_after_key()
+        if not key:
+            raise PaginationError("startAfter", f"no [name, id] on the last item after {seen}")
+        after = tuple(key)
+        if after == self.start_after:
+            raise PaginationError("startAfter", f"startAfter={key!r} repeated")
+        return KeysetPage(limit=self.limit, start_after=after, seen=seen)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPage:
+    """An AIP-158 page: ``pageSize`` and the opaque ``pageToken`` the previous page gave."""
+
+    page_size: int
+    page_token: str | None = None
+
+    @classmethod
+    def start(cls, page_size: int, page_token: str | None = None) -> TokenPage:
+        """The first page, or the one a saved ``page_token`` names."""
+        page_size = check_limit("page_size", page_size, defaults.INSTALLED_PAGE_LIMIT)
+        given: object = page_token  # callers may pass anything at runtime
+        if given is not None and (not isinstance(given, str) or not given):
+            raise ConfigError("page_token must be a non-empty str (a page's nextPageToken)")
+        return cls(page_size=page_size, page_token=page_token)
+
+    def request(self, query: Query | None, body: Body | None) -> tuple[Query | None, Body | None]:
+        """Put ``pageSize`` and ``pageToken`` into the query."""
+        assert query is not None
+        token = UNSET if self.page_token is None else self.page_token
+        paged = msgspec.structs.replace(query, page_size=self.page_size, page_token=token)
+        return paged, body
+
+    def next(self, page: Page[object]) -> TokenPage | None:
+        """The page the server's ``nextPageToken`` names; ``None`` when it names none."""
+        if not isinstance(page, TokenPaged):
+            raise _unsupported(page, "TokenPaged")
+        token = page.next_page_token
+        if not token or not page.items:
+            return None
+        if token == self.page_token:
+            raise PaginationError("pageToken", f"pageToken={token!r} repeated")
+        return TokenPage(page_size=self.page_size, page_token=token)

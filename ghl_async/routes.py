@@ -1,9 +1,17 @@
-"""The declarative route table: one row per operation of the Contacts API v2. Data only, no I/O.
+"""The declarative route table: one row per operation, per API version. Data only, no I/O.
 
-Each row says *what* HighLevel does (method, path, scope, body and query types, where the
-payload sits in the response, how it pages); ``session.py`` decides *how* to call it and the
-typed facade in ``_endpoints.py`` is generated from these rows. ``FakeHighLevel`` serves the same
-rows, and ``tests/test_routes_spec.py`` proves the table matches ``contacts.json`` one to one.
+Each row says *what* HighLevel does (API version, method, path, scope, body and query types,
+where the payload sits in the response, how it pages); ``session.py`` decides *how* to call it
+and the typed facade in ``_endpoints.py`` is generated from these rows. ``FakeHighLevel`` serves
+the same rows, and ``tests/test_routes_spec.py`` proves the table matches the spec files one to
+one: ``contacts.json``/``oauth.json`` for ``2021-07-28``, ``contacts-v3.json``/``oauth-v3.json``
+for ``v3``.
+
+A row's ``name`` is its place in the facade: ``"contacts.tasks.get"`` is
+``ghl.contacts.tasks.get``, ``"v3.contacts.get"`` is ``ghl.v3.contacts.get``. Its ``version`` is
+the ``Version`` header sent with it, so one client can call v2 and v3 routes side by side. v3
+rows are the v2 rows with what v3 changed (:func:`_v3`): a new body, query or path where the spec
+differs, the rest (idempotency included) carried over.
 
 Spec errors are fixed here, with the reason next to the row.
 
@@ -31,28 +39,36 @@ was applied.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, Literal, TypeVar
 
+from ghl_async import defaults
 from ghl_async import models as m
+from ghl_async import models_oauth as mo
+from ghl_async import models_v3 as m3
 from ghl_async.errors import ConfigError
 
 __all__ = [
     "ALL_ROUTES",
     "ROUTES_BY_NAME",
+    "V2_ROUTES",
+    "V3_ROUTES",
     "IfBodyFlag",
     "NaturalKey",
     "Paging",
     "Route",
     "WritePolicy",
+    "routes_of",
 ]
 
 R = TypeVar("R", covariant=True)
 
 Method = Literal["GET", "POST", "PUT", "DELETE"]
-# offset: limit/skip (business listing); cursor: startAfterId/startAfter (GET /contacts/);
-# search: page/pageLimit, then searchAfter past the 10,000-record ceiling.
-Paging = Literal["offset", "cursor", "search"]
+# offset: limit/skip (business listing, v2 installed locations); cursor: startAfterId/startAfter
+# (GET /contacts/); search: page/pageLimit, then searchAfter past the 10,000-record ceiling;
+# keyset: v3 business listing, skip for the first page then the last contact's [name, id] as
+# startAfter; token: pageSize/pageToken (v3 AIP-158 lists). See ghl_async.pagination.
+Paging = Literal["offset", "cursor", "search", "keyset", "token"]
 READ = "contacts.readonly"
 WRITE = "contacts.write"
 WritePolicy = Literal["idempotent", "reconcile", "never_resend"]
@@ -77,14 +93,16 @@ class IfBodyFlag:
     def pick(self, body: object) -> WritePolicy:
         """The policy for one request body."""
         return self.then if getattr(body, self.field, None) is True else self.otherwise
+OAUTH_READ = "oauth.readonly"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Route(Generic[R]):
     """One operation of the API."""
 
-    name: str  # "contacts.get" -> namespace + method name of the facade
+    name: str  # "contacts.get" -> namespace + method name of the facade ("v3.contacts.get")
     operation_id: str  # the spec's operationId, for the consistency test and error messages
+    version: str = defaults.API_VERSION  # the `Version` header sent with this route
     method: Method
     path: str  # snake_case placeholders: "/contacts/{contact_id}"
     scope: str  # OAuth scope; quoted in docstrings and in 403 errors
@@ -96,6 +114,9 @@ class Route(Generic[R]):
     paging: Paging | None = None
     # Where the location id goes, so the client can fill in its default location.
     location: Literal["query", "body"] | None = None
+    # Whose token: a location's (every contacts route), or the agency's ("company": the call
+    # names no location, so an agency OAuthApp uses its company token).
+    token: Literal["location", "company"] = "location"
     # What may be resent after an ambiguous failure: see the module docstring.
     write: WritePolicy | IfBodyFlag = "idempotent"
     natural_key: NaturalKey | None = None
@@ -103,6 +124,11 @@ class Route(Generic[R]):
     summary: str = ""
 
     def __post_init__(self) -> None:
+        if self.version not in defaults.KNOWN_VERSIONS:
+            raise ConfigError(
+                f"route {self.name}: unknown API version {self.version!r} (HighLevel publishes "
+                f"{', '.join(defaults.KNOWN_VERSIONS)})"
+            )
         policies = (
             (self.write.then, self.write.otherwise)
             if isinstance(self.write, IfBodyFlag)
@@ -331,7 +357,73 @@ LIST_APPOINTMENTS = Route(
 )  # fmt: skip
 
 
-ALL_ROUTES: tuple[Route[object], ...] = (
+# --- agency: installed locations ---------------------------------------------------------------
+
+# `skip`/`limit` are declared as strings, as on the business listing.
+LIST_INSTALLED_LOCATIONS = Route(
+    name="oauth.list_installed_locations", operation_id="get-installed-location", method="GET",
+    path="/oauth/installedLocations", scope=OAUTH_READ, status=200,
+    response=mo.InstalledLocationsPage, query=mo.InstalledLocationsQuery, paging="offset",
+    token="company", summary="List the company's locations and where the app is installed.",
+)  # fmt: skip
+
+
+def _v3(route: Route[R], **changes: object) -> Route[R]:
+    """The v3 twin of a v2 row: same operation, ``Version: v3``, with what v3 changed."""
+    return replace(route, name="v3." + route.name, version=defaults.API_V3, **changes)  # type: ignore[arg-type]  # changes are Route fields, checked by dataclasses.replace
+
+
+# --- v3 (contacts-v3.json): 31 operations, GET /contacts/ is gone -----------------------------
+
+V3_GET_CONTACT = _v3(GET_CONTACT)
+# v3 answers a create with the full contact (GetContactByIdSchemaV3), which Contact covers.
+V3_CREATE_CONTACT = _v3(CREATE_CONTACT, body=m3.CreateContactV3)
+V3_UPDATE_CONTACT = _v3(UPDATE_CONTACT, body=m3.UpdateContactV3)
+V3_DELETE_CONTACT = _v3(DELETE_CONTACT)
+V3_UPSERT_CONTACT = _v3(UPSERT_CONTACT, body=m3.UpsertContactV3)
+V3_LIST_BUSINESS_CONTACTS = _v3(
+    LIST_BUSINESS_CONTACTS, query=m3.BusinessContactsQueryV3, paging="keyset"
+)
+V3_SEARCH_CONTACTS = _v3(SEARCH_CONTACTS)
+V3_FIND_DUPLICATE = _v3(FIND_DUPLICATE)
+V3_ADD_TAGS = _v3(ADD_TAGS)
+V3_REMOVE_TAGS = _v3(REMOVE_TAGS)
+V3_BULK_UPDATE_TAGS = _v3(BULK_UPDATE_TAGS)
+V3_BULK_SET_BUSINESS = _v3(BULK_SET_BUSINESS)
+V3_ADD_FOLLOWERS = _v3(ADD_FOLLOWERS)
+V3_REMOVE_FOLLOWERS = _v3(REMOVE_FOLLOWERS)
+V3_ADD_TO_CAMPAIGN = _v3(ADD_TO_CAMPAIGN)
+V3_REMOVE_FROM_CAMPAIGN = _v3(REMOVE_FROM_CAMPAIGN)
+# v3 spells the literal segment `remove-all` (v2: `removeAll`).
+V3_REMOVE_FROM_ALL_CAMPAIGNS = _v3(
+    REMOVE_FROM_ALL_CAMPAIGNS, path="/contacts/{contact_id}/campaigns/remove-all"
+)
+V3_ADD_TO_WORKFLOW = _v3(ADD_TO_WORKFLOW)
+V3_REMOVE_FROM_WORKFLOW = _v3(REMOVE_FROM_WORKFLOW)
+V3_LIST_TASKS = _v3(LIST_TASKS)
+V3_GET_TASK = _v3(GET_TASK)
+V3_CREATE_TASK = _v3(CREATE_TASK)
+V3_UPDATE_TASK = _v3(UPDATE_TASK)
+V3_COMPLETE_TASK = _v3(COMPLETE_TASK)
+V3_DELETE_TASK = _v3(DELETE_TASK)
+V3_LIST_NOTES = _v3(LIST_NOTES)
+V3_GET_NOTE = _v3(GET_NOTE)
+V3_CREATE_NOTE = _v3(CREATE_NOTE)
+V3_UPDATE_NOTE = _v3(UPDATE_NOTE)
+V3_DELETE_NOTE = _v3(DELETE_NOTE)
+V3_LIST_APPOINTMENTS = _v3(LIST_APPOINTMENTS)
+
+# oauth-v3.json: AIP-158 paging by pageSize/pageToken, AIP error envelope.
+V3_LIST_INSTALLED_LOCATIONS = Route(
+    name="v3.oauth.list_installed_locations", operation_id="get-installed-location",
+    version=defaults.API_V3, method="GET", path="/oauth/installed-locations", scope=OAUTH_READ,
+    status=200, response=mo.InstalledLocationsPageV3, query=mo.InstalledLocationsQueryV3,
+    paging="token", token="company",
+    summary="List the company's locations and where the app is installed.",
+)  # fmt: skip
+
+
+V2_ROUTES: tuple[Route[object], ...] = (
     GET_CONTACT, CREATE_CONTACT, UPDATE_CONTACT, DELETE_CONTACT, UPSERT_CONTACT,
     LIST_BUSINESS_CONTACTS, LIST_CONTACTS, SEARCH_CONTACTS, FIND_DUPLICATE,
     ADD_TAGS, REMOVE_TAGS, BULK_UPDATE_TAGS, BULK_SET_BUSINESS,
@@ -340,5 +432,31 @@ ALL_ROUTES: tuple[Route[object], ...] = (
     LIST_TASKS, GET_TASK, CREATE_TASK, UPDATE_TASK, COMPLETE_TASK, DELETE_TASK,
     LIST_NOTES, GET_NOTE, CREATE_NOTE, UPDATE_NOTE, DELETE_NOTE,
     LIST_APPOINTMENTS,
+    LIST_INSTALLED_LOCATIONS,
 )  # fmt: skip
+V3_ROUTES: tuple[Route[object], ...] = (
+    V3_GET_CONTACT, V3_CREATE_CONTACT, V3_UPDATE_CONTACT, V3_DELETE_CONTACT, V3_UPSERT_CONTACT,
+    V3_LIST_BUSINESS_CONTACTS, V3_SEARCH_CONTACTS, V3_FIND_DUPLICATE,
+    V3_ADD_TAGS, V3_REMOVE_TAGS, V3_BULK_UPDATE_TAGS, V3_BULK_SET_BUSINESS,
+    V3_ADD_FOLLOWERS, V3_REMOVE_FOLLOWERS, V3_ADD_TO_CAMPAIGN, V3_REMOVE_FROM_CAMPAIGN,
+    V3_REMOVE_FROM_ALL_CAMPAIGNS, V3_ADD_TO_WORKFLOW, V3_REMOVE_FROM_WORKFLOW,
+    V3_LIST_TASKS, V3_GET_TASK, V3_CREATE_TASK, V3_UPDATE_TASK, V3_COMPLETE_TASK, V3_DELETE_TASK,
+    V3_LIST_NOTES, V3_GET_NOTE, V3_CREATE_NOTE, V3_UPDATE_NOTE, V3_DELETE_NOTE,
+    V3_LIST_APPOINTMENTS,
+    V3_LIST_INSTALLED_LOCATIONS,
+)  # fmt: skip
+ALL_ROUTES: tuple[Route[object], ...] = V2_ROUTES + V3_ROUTES
 ROUTES_BY_NAME: dict[str, Route[object]] = {route.name: route for route in ALL_ROUTES}
+
+
+def routes_of(version: str) -> tuple[Route[object], ...]:
+    """Every route of API ``version`` (``"2021-07-28"`` or ``"v3"``).
+
+    Raises:
+        ConfigError: ``version`` is not one this SDK speaks.
+    """
+    if version not in defaults.API_VERSIONS:
+        raise ConfigError(
+            f"unknown API version {version!r}: use one of {', '.join(defaults.API_VERSIONS)}"
+        )
+    return tuple(route for route in ALL_ROUTES if route.version == version)

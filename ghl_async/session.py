@@ -15,8 +15,14 @@ session, auth, rate-limit buckets, per-route plans); it is also the auth's
 retry policy, default location) and runs the calls.
 
 Hot path: everything that depends only on the route (URL pieces, decoder, body validator,
-write policy) is computed once per route in a :class:`_Plan`; the header dict is cached per
-token; nothing is formatted for logging unless a retry or a wait happens (INFO) or DEBUG is on.
+write policy, API version) is computed once per route in a :class:`_Plan`; the header dict
+is cached per token and API version (the ``Version`` header is the route's, so a v2 and a v3
+call on one client each send their own without a per-request merge); nothing is formatted for
+logging unless a retry or a wait happens (INFO) or DEBUG is on.
+
+Paging is generic: :meth:`Session.paginate` walks any route whose response model is a
+:class:`~ghl_async.pagination.Page` with any :class:`~ghl_async.pagination.PageState`, and
+yields the items.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from ghl_async.errors import (
     TransportError,
     error_class_for,
 )
-from ghl_async.models import Body, Contact, ContactsPage, Query
+from ghl_async.models import Body, Query
 from ghl_async.ratelimit import (
     RateBucket,
     RateBudget,
@@ -67,13 +73,14 @@ from ghl_async.routes import IfBodyFlag, Route, WritePolicy
 
 if TYPE_CHECKING:
     from ghl_async.auth import AiohttpTokenTransport, Auth
-    from ghl_async.pagination import PageState
+    from ghl_async.pagination import Page, PageState
 
 __all__ = ["Session", "Transport", "check_id"]
 
 log = logging.getLogger("ghl_async")
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 # Path traversal and URL-structure characters, whitespace and control characters. `%` too:
 # an id holding "%2F" would reach the server as a slash once percent-decoded.
@@ -115,6 +122,7 @@ class _Plan(Generic[R]):
 
     __slots__ = (
         "body_check",
+        "company",
         "decode",
         "flag",
         "head",
@@ -125,6 +133,7 @@ class _Plan(Generic[R]):
         "route",
         "scope",
         "tails",
+        "version",
         "write",
     )
 
@@ -136,6 +145,8 @@ class _Plan(Generic[R]):
         # The write policy, or the body flag that picks it per call (upsert).
         self.write: WritePolicy = route.write if isinstance(route.write, str) else "idempotent"
         self.flag = route.write if isinstance(route.write, IfBodyFlag) else None
+        self.version = route.version
+        self.company = route.token == "company"  # the agency's token: no location
         self.params = route.path_params
         pieces = _PLACEHOLDER.split(route.path)
         self.head = base_url + pieces[0]
@@ -238,9 +249,10 @@ class Transport:
         self._connector_limits = (connector_limit, connector_limit_per_host)
         self._plans: dict[int, _Plan[object]] = {}
         self._forms: AiohttpTokenTransport | None = None
-        self._plain = {"Accept": "application/json", "Version": version, "User-Agent": user_agent}
+        self._plain = {"Accept": "application/json", "User-Agent": user_agent}
         self._static = self._plain  # the fixed headers each request must carry itself
-        self._headers: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+        # token -> API version -> (headers without a body, headers with a JSON body)
+        self._headers: dict[str, dict[str, tuple[dict[str, str], dict[str, str]]]] = {}
         self.state = "new"
 
     def mark_spent(self, key: str, retry_after: float | None) -> _Spent:
@@ -324,14 +336,17 @@ class Transport:
             self._plans[id(route)] = found
         return cast("_Plan[R]", found)
 
-    def headers(self, token: str, json_body: bool) -> dict[str, str]:
-        """The request headers for ``token``; built once per token."""
-        pair = self._headers.get(token)
-        if pair is None:
+    def headers(self, token: str, json_body: bool, version: str) -> dict[str, str]:
+        """The request headers for ``token`` and API ``version``; built once per pair."""
+        by_version = self._headers.get(token)
+        if by_version is None:
             if len(self._headers) >= 64:  # tokens rotate daily; never grow without bound
                 self._headers.clear()
-            plain = {"Authorization": "Bearer " + token, **self._static}
-            pair = self._headers[token] = (plain, {**plain, "Content-Type": "application/json"})
+            by_version = self._headers[token] = {}
+        pair = by_version.get(version)
+        if pair is None:
+            plain = {"Authorization": "Bearer " + token, "Version": version, **self._static}
+            pair = by_version[version] = (plain, {**plain, "Content-Type": "application/json"})
         return pair[1] if json_body else pair[0]
 
     # --- TokenTransport ---------------------------------------------------------------------
@@ -342,9 +357,10 @@ class Transport:
         form: Mapping[str, str],
         *,
         bearer: str | None = None,
-        version: bool = False,
+        version: bool | str = False,
+        as_json: bool = False,
     ) -> tuple[int, bytes]:
-        """POST ``form`` url-encoded to ``base_url + path``: no limiter, auth or retries."""
+        """POST ``form`` (url-encoded or JSON) to ``base_url + path``: no limiter, auth, retries."""
         forms = self._forms
         if forms is None:
             # One implementation of the token-endpoint POST (auth's), over our session.
@@ -358,7 +374,7 @@ class Transport:
                 user_agent=self.user_agent,
                 max_response_size=self.max_response_size,
             )
-        return await forms.post_form(path, form, bearer=bearer, version=version)
+        return await forms.post_form(path, form, bearer=bearer, version=version, as_json=as_json)
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, state={self.state!r})"
@@ -428,7 +444,9 @@ class Session:
         if query is not None:
             url += _encode_query(plan, query)
         data = None if body is None and plan.body_check is None else _encode_body(plan, body)
-        return self._send(plan, url, data, location_id or self.location_id, path, body, None)
+        # An agency route names no location: the auth gives its company token.
+        location = None if plan.company else location_id or self.location_id
+        return self._send(plan, url, data, location, path, body, None)
 
     async def lookup(
         self,
@@ -455,15 +473,15 @@ class Session:
 
     def paginate(
         self,
-        route: Route[ContactsPage],
+        route: Route[Page[T]],
         path: Sequence[str],
         state: PageState,
         *,
         query: Query | None = None,
         body: Body | None = None,
         location_id: str | None = None,
-    ) -> AsyncGenerator[Contact, None]:
-        """Yield every contact of a paged route, one page request at a time.
+    ) -> AsyncGenerator[T, None]:
+        """Yield every item of a paged route, one page request at a time.
 
         Arguments are checked now, not at the first iteration. Nothing is held open between
         pages, so leaving the loop early is safe.
@@ -479,30 +497,32 @@ class Session:
 
     async def _walk(
         self,
-        route: Route[ContactsPage],
+        route: Route[Page[T]],
         path: tuple[str, ...],
         state: PageState,
         query: Query | None,
         body: Body | None,
         location_id: str | None,
-    ) -> AsyncGenerator[Contact, None]:
+    ) -> AsyncGenerator[T, None]:
         current: PageState | None = state
-        previous = ""
+        previous: object = None
         while current is not None:
             page_query, page_body = current.request(query, body)
             page = await self.call(
                 route, path, query=page_query, body=page_body, location_id=location_id
             )
-            contacts = page.contacts
-            if contacts:
+            items = page.items
+            if items:
                 # A server that ignores the paging parameters answers the same page again;
-                # without a total the walk would never end.
-                first = contacts[0].id
-                if first and first == previous:
-                    raise PaginationError(route.name, f"the page starting at {first!r} repeated")
+                # without a total the walk would never end. Items are frozen Structs: equal
+                # first items mean the same page.
+                first = items[0]
+                if first == previous:
+                    key = getattr(first, "id", None) or type(first).__name__
+                    raise PaginationError(route.name, f"the page starting at {key!r} repeated")
                 previous = first
-            for contact in contacts:
-                yield contact
+            for item in items:
+                yield item
             current = current.next(page)
 
     async def _send(
@@ -544,7 +564,7 @@ class Session:
             began = 0.0 if loop is None else loop.time()
             try:
                 token = await auth.access_token(location)
-                headers = transport.headers(token, data is not None)
+                headers = transport.headers(token, data is not None, plan.version)
                 async with http.request(
                     method,
                     url,

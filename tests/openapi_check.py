@@ -1,8 +1,9 @@
 """A small validator for the OpenAPI 3.0 subset HighLevel's spec files use.
 
 Supports ``type`` (string, number, integer, boolean, array, object), ``properties``, ``items``,
-``$ref`` (local, and ``../common/common-schemas.json#/...`` resolved next to the spec),
-``anyOf``, ``nullable``, ``enum`` and ``required``. Extra properties are allowed, as in the
+``$ref`` (local, and ``../common/common-schemas.json#/...`` resolved next to the spec: the v3
+files' ``v3-common-schemas.json``, the others' ``common-schemas.json``), ``anyOf``, ``allOf``,
+``oneOf``, ``nullable``, ``enum`` and ``required``. Extra properties are allowed, as in the
 spec (no schema sets ``additionalProperties: false``).
 """
 
@@ -43,7 +44,8 @@ class Operation:
 class Spec:
     def __init__(self, name: str = "contacts.json") -> None:
         self.root: dict[str, Json] = json.loads((SPEC_DIR / name).read_text())
-        self.common: dict[str, Json] = json.loads((SPEC_DIR / "common-schemas.json").read_text())
+        common = "v3-common-schemas.json" if "-v3" in name else "common-schemas.json"
+        self.common: dict[str, Json] = json.loads((SPEC_DIR / common).read_text())
         self.operations = list(self._operations())
 
     def _operations(self) -> Iterator[Operation]:
@@ -74,17 +76,29 @@ class Spec:
             node = node[part]
         return node
 
+    def common_schema(self, name: str) -> dict[str, Json]:
+        """A schema of the common file (``ForbiddenDTO``, ``NotFoundDTO``, ...)."""
+        schema: dict[str, Json] = self.common["components"]["schemas"][name]
+        return schema
+
     def validate(self, value: Json, schema: dict[str, Json], where: str = "$") -> list[str]:
         """Every mismatch between ``value`` and ``schema`` (empty when it conforms)."""
         if "$ref" in schema:
             return self.validate(value, self.resolve(schema["$ref"]), where)
         if value is None:
             return [] if schema.get("nullable") else [f"{where}: null where not nullable"]
-        if "anyOf" in schema:
-            for option in schema["anyOf"]:
-                if not self.validate(value, option, where):
-                    return []
-            return [f"{where}: matches none of anyOf"]
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                for option in schema[key]:
+                    if not self.validate(value, option, where):
+                        return []
+                return [f"{where}: matches none of {key}"]
+        if "allOf" in schema:
+            errors = []
+            for part in schema["allOf"]:
+                errors += self.validate(value, part, where)
+            rest = {k: v for k, v in schema.items() if k not in ("allOf", "description", "example")}
+            return errors + (self.validate(value, rest, where) if rest else [])
         errors: list[str] = []
         kind = schema.get("type")
         if kind is not None and not _is_type(value, kind):

@@ -40,11 +40,21 @@ def test_check_fails_on_a_stale_file_and_generation_fixes_it(
 
 
 NAMESPACES: dict[str, type[_endpoints.Resource]] = {
-    "contacts": _endpoints.ContactsEndpoints,
-    "contacts.tasks": _endpoints.Tasks,
-    "contacts.notes": _endpoints.Notes,
-    "contacts.appointments": _endpoints.Appointments,
+    namespace: getattr(_endpoints, _codegen.class_name(namespace))
+    for namespace in {route.name.rpartition(".")[0] for route in routes.ALL_ROUTES}
 }
+
+
+def test_namespaces_hang_off_the_client_by_route_name() -> None:
+    assert _codegen.class_name("v3.contacts.tasks") == "V3ContactsTasksEndpoints"
+    assert _codegen.class_name("oauth") == "OAuthEndpoints"
+    root = _endpoints.Namespaces(None)  # type: ignore[arg-type]  # wiring only: nothing is sent
+    for namespace, cls in NAMESPACES.items():
+        node: object = root
+        for part in namespace.split("."):
+            node = getattr(node, part)
+        assert type(node) is cls, namespace
+    assert type(root.v3) is _endpoints.V3Endpoints
 
 
 @pytest.mark.parametrize("route", routes.ALL_ROUTES, ids=lambda r: r.name)
@@ -55,9 +65,9 @@ def test_every_route_has_its_method(route: routes.Route[object]) -> None:
     assert inspect.iscoroutinefunction(method)
     assert route.summary.split(".")[0] in (method.__doc__ or "")
     assert route.scope in (method.__doc__ or "")
+    assert f"Version: {route.version}" in (method.__doc__ or "")
     if route.paging is not None:
-        iter_name = "iter" if name == "list" else "iter_" + name.removeprefix("list_")
-        walker = getattr(cls, iter_name)
+        walker = getattr(cls, _codegen.iter_name(name))
         assert not inspect.iscoroutinefunction(walker)
         assert inspect.signature(walker).parameters.keys() == (
             inspect.signature(method).parameters.keys()
@@ -70,8 +80,7 @@ def test_no_method_without_a_route() -> None:
         namespace, _, name = route.name.rpartition(".")
         expected.add(f"{namespace}.{name}")
         if route.paging is not None:
-            iter_name = "iter" if name == "list" else "iter_" + name.removeprefix("list_")
-            expected.add(f"{namespace}.{iter_name}")
+            expected.add(f"{namespace}.{_codegen.iter_name(name)}")
     found: set[str] = set()
     for namespace, cls in NAMESPACES.items():
         for name, member in vars(cls).items():
@@ -100,7 +109,7 @@ def test_signatures_follow_the_house_style() -> None:
     assert {"email", "phone", "location_id"} == set(dup.parameters) - {"self"}
     bulk = inspect.signature(_endpoints.ContactsEndpoints.bulk_update_tags)
     assert list(bulk.parameters)[1] == "action"
-    complete = inspect.signature(_endpoints.Tasks.complete)
+    complete = inspect.signature(_endpoints.ContactsTasksEndpoints.complete)
     assert complete.parameters["completed"].default is True
     biz = inspect.signature(_endpoints.ContactsEndpoints.iter_by_business)
     assert (biz.parameters["limit"].default, biz.parameters["page"].default) == (100, 1)

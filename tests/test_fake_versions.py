@@ -89,6 +89,7 @@ async def test_the_version_header_picks_the_handlers() -> None:
     ]
 
 
-def test_the_registry_serves_v2_today() -> None:
-    assert list(VERSIONS) == ["2021-07-28"]
+def test_the_registry_serves_v2_and_v3() -> None:
+    assert list(VERSIONS) == ["2021-07-28", "v3"]
     assert len(V2.routes) == len(V2.handlers) == 32
+    assert len(VERSIONS["v3"].routes) == len(VERSIONS["v3"].handlers) == 31

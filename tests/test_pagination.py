@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from ghl_async.errors import ConfigError, PaginationError
@@ -14,7 +15,22 @@ from ghl_async.models import (
     ListContactsQuery,
     SearchBody,
 )
-from ghl_async.pagination import CursorPage, OffsetPage, SearchPage, check_limit, epoch_ms
+from ghl_async.models_oauth import (
+    InstalledLocation,
+    InstalledLocationsPageV3,
+    InstalledLocationsQueryV3,
+    PaginationMeta,
+)
+from ghl_async.models_v3 import BusinessContactsQueryV3
+from ghl_async.pagination import (
+    CursorPage,
+    KeysetPage,
+    OffsetPage,
+    SearchPage,
+    TokenPage,
+    check_limit,
+    epoch_ms,
+)
 
 
 def page(n: int, *, count: int | None = None, total: int | None = None,
@@ -210,3 +226,78 @@ def test_check_limit() -> None:
         check_limit("limit", 101, 100)
     with pytest.raises(ConfigError, match="must be an int"):
         check_limit("limit", None, 100)
+
+
+# --- keyset (v3 business listing) and token (AIP-158) --------------------------------------------
+
+
+def named_page(n: int, *, start: int = 0, count: int | None = None) -> ContactsPage:
+    contacts = [Contact(id=f"c{start + i}", contact_name=f"Name {start + i:02d}") for i in range(n)]
+    return ContactsPage(contacts=contacts, count=count)
+
+
+def test_keyset_start_and_request() -> None:
+    query = BusinessContactsQueryV3(location_id="loc")
+    first, _ = KeysetPage.start(10, page=3).request(query, None)
+    assert isinstance(first, BusinessContactsQueryV3)
+    assert (first.limit, first.skip, first.start_after) == ("10", "20", UNSET)
+    after, _ = KeysetPage.start(10, start_after=["ada", "c1"]).request(query, None)
+    assert isinstance(after, BusinessContactsQueryV3)
+    assert (after.skip, after.start_after) == (UNSET, ["ada", "c1"])
+    for bad in (["one"], ["a", 1], "a,b", ["a", "b", "c"]):
+        with pytest.raises(ConfigError, match=r"\[name, id\]"):
+            KeysetPage.start(10, start_after=bad)  # type: ignore[arg-type]  # deliberately wrong
+
+
+@pytest.mark.parametrize(
+    ("state", "got", "count", "expected"),
+    [
+        (KeysetPage(5), 5, 12, KeysetPage(5, start_after=("name 04", "c4"), seen=5)),
+        (KeysetPage(5), 3, None, None),  # short page
+        (KeysetPage(5, seen=5), 5, 10, None),  # reached the count
+    ],
+)
+def test_keyset_next(state: KeysetPage, got: int, count: int | None,
+                     expected: KeysetPage | None) -> None:  # fmt: skip
+    assert state.next(named_page(got, count=count)) == expected
+
+
+def test_keyset_stops_rather_than_repeat() -> None:
+    state = KeysetPage(2, start_after=("name 01", "c1"))
+    with pytest.raises(PaginationError, match="repeated"):
+        state.next(named_page(2))
+    with pytest.raises(PaginationError, match="no \\[name, id\\]"):
+        KeysetPage(1).next(ContactsPage(contacts=[Contact()]))
+
+
+def test_token_paging() -> None:
+    query = InstalledLocationsQueryV3(company_id="co", app_id="app")
+    state = TokenPage.start(2)
+    paged, _ = state.request(query, None)
+    assert isinstance(paged, InstalledLocationsQueryV3)
+    assert (paged.page_size, paged.page_token) == (2, UNSET)
+    locations = [InstalledLocation(id="a"), InstalledLocation(id="b")]
+    more = InstalledLocationsPageV3(
+        items=locations, pagination=PaginationMeta(has_next_page=True, next_page_token="t2")
+    )
+    assert state.next(more) == TokenPage(2, "t2")
+    with pytest.raises(PaginationError, match="repeated"):
+        TokenPage(2, "t2").next(more)
+    last = InstalledLocationsPageV3(items=locations, pagination=PaginationMeta(next_page_token="x"))
+    assert state.next(last) is None  # hasNextPage false: the token is not followed
+    assert state.next(InstalledLocationsPageV3()) is None
+    with pytest.raises(ConfigError, match="page_token"):
+        TokenPage.start(2, page_token="")
+    with pytest.raises(ConfigError):
+        TokenPage.start(101)
+
+
+def test_a_page_model_without_the_cursor_is_a_table_error() -> None:
+    class Plain(msgspec.Struct):
+        items: list[int]
+        total_count: int | None = None
+
+    full = Plain(items=[1, 2])
+    for state in (CursorPage(2), SearchPage(2, page=None), KeysetPage(2), TokenPage(2)):
+        with pytest.raises(TypeError, match="Plain is not a"):
+            state.next(full)

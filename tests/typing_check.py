@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import ghl_async
 from ghl_async import routes
 from ghl_async.models import Contact, ContactsPage, Note, SearchFilter, Task
+from ghl_async.models_oauth import InstalledLocation
 
 if TYPE_CHECKING:
     from typing_extensions import assert_type
@@ -50,6 +51,18 @@ async def check_public_api() -> None:
         assert_type(await ghl.contacts.get_bundle("abc"), ghl_async.ContactBundle)
 
         assert_type(await ghl.call(routes.GET_CONTACT, path={"contact_id": "abc"}), Contact)
+
+        # API v3 beside v2 on the same client, every namespace statically typed.
+        assert_type(await ghl.v3.contacts.get("abc"), Contact)
+        assert_type(await ghl.v3.contacts.update("abc", last_name="K"), Contact)
+        assert_type(await ghl.v3.contacts.get_bundle("abc"), ghl_async.ContactBundle)
+        assert_type(ghl.v3.contacts.iter_by_business("biz"), AsyncGenerator[Contact, None])
+        assert_type(await ghl.v3.contacts.tasks.list("abc"), list[Task])
+        installed = ghl.v3.oauth.iter_installed_locations(company_id="c", app_id="a")
+        assert_type(installed, AsyncGenerator[InstalledLocation, None])
+        legacy = ghl.oauth.iter_installed_locations(company_id="c", app_id="a", limit=50)
+        assert_type(legacy, AsyncGenerator[InstalledLocation, None])
+        assert_type(await ghl.call(routes.V3_GET_CONTACT, path={"contact_id": "a"}), Contact)
         assert_type(ghl.rate_limits, Mapping[str, ghl_async.RateLimitInfo])
         assert_type(ghl.with_options(timeout=1.0, max_retries=0), ghl_async.Client)
 

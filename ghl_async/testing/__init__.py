@@ -1,8 +1,9 @@
-"""FakeHighLevel: a stateful, strict fake of the HighLevel Contacts API v2 and its OAuth.
+"""FakeHighLevel: a stateful, strict fake of the HighLevel Contacts API (v2 and v3) and its OAuth.
 
-A real aiohttp server on 127.0.0.1 that serves the 32 Contacts operations of
-``ghl_async.routes`` with HighLevel's status codes, envelopes, error bodies, rate-limit headers
-and quirks, plus ``/oauth/token``, ``/oauth/locationToken`` and a consent page::
+A real aiohttp server on 127.0.0.1 that serves the Contacts operations of ``ghl_async.routes``,
+v2 (32) and v3 (31) on the same paths by each request's ``Version`` header, with HighLevel's
+status codes, envelopes, error bodies, rate-limit headers and quirks, plus the OAuth endpoints of
+both versions (token, location tokens, installed locations) and a consent page::
 
     async with FakeHighLevel() as fake:
         ids = fake.seed_contacts(250)
@@ -20,7 +21,8 @@ Also a pytest fixture, ``fake_highlevel`` (installed with the package), and a co
 
 Layout: :mod:`.server` (``FakeHighLevel``: construction and lifecycle) assembles
 :mod:`.pipeline` (app, routing, per-request steps, faults, log), :mod:`.apis` (API versions by
-``Version`` header) with :mod:`.handlers` (the v2 Contacts handlers), :mod:`.oauth_http` and
+``Version`` header) with :mod:`.handlers` and :mod:`.handlers_v3` (the v2 and v3 Contacts
+handlers), :mod:`.oauth_http` and
 :mod:`.oauth` (OAuth), :mod:`.installs`, and the knob mixins :mod:`.knobs_faults`,
 :mod:`.knobs_auth`, :mod:`.knobs_state` over the shared state in :mod:`.core`. Faults are
 :mod:`.faults` (records, plan), :mod:`.edge` (broken answers on the wire), :mod:`.mutations` and

@@ -37,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
     """The command line's options."""
     options = argparse.ArgumentParser(
         prog="python -m ghl_async.testing",
-        description="Serve a fake HighLevel Contacts API v2 (with OAuth) on this machine.",
+        description="Serve a fake HighLevel Contacts API, v2 and v3 (with OAuth), on this machine.",
     )
     options.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     options.add_argument("--port", type=int, default=8080, help="TCP port; 0 picks a free one")

@@ -3,13 +3,14 @@
 An :class:`ApiVersion` bundles what differs between versions: the route rows (with their body
 and query Structs), one handler per route, and how errors are written. The pipeline registers
 every path of every version once and, for each request, looks the route up in the version its
-``Version`` header names; so adding a version is a handlers module plus models, registered in
-:data:`VERSIONS`, with no branch in any handler::
+``Version`` header names; so a version is a handlers module plus models, registered in
+:data:`VERSIONS`, with no branch in any handler:
 
-    # ghl_async/testing/handlers_v3.py (for example)
-    V3 = ApiVersion("v3", routes=ROUTES_V3, handlers=HANDLERS_V3, failure_body=aip_error)
+* ``2021-07-28``: :mod:`ghl_async.testing.handlers`, NestJS error bodies;
+* ``v3``: :mod:`ghl_async.testing.handlers_v3`, the same bodies except 404's ``NotFoundDTO``
+  (``{"statusCode", "message"}``, ``v3-common-schemas.json``).
 
-Today only ``2021-07-28`` exists; other values are answered 400 as before.
+Other values are answered 400. The OAuth endpoints (:mod:`.oauth_http`) read the header too.
 """
 
 from __future__ import annotations
@@ -19,16 +20,32 @@ from dataclasses import dataclass
 from typing import Final
 
 from ghl_async import defaults
-from ghl_async.routes import ALL_ROUTES, Route
+from ghl_async.routes import Route, routes_of
 from ghl_async.testing.handlers import HANDLERS, Handler
-from ghl_async.testing.replies import ApiFailure, error_body
+from ghl_async.testing.handlers_v3 import HANDLERS_V3
+from ghl_async.testing.replies import ENCODER, ApiFailure, error_body
 
-__all__ = ["V2", "VERSIONS", "ApiVersion", "v2_failure_body"]
+__all__ = [
+    "V2",
+    "V3",
+    "VERSIONS",
+    "ApiVersion",
+    "served_routes",
+    "v2_failure_body",
+    "v3_failure_body",
+]
 
 
 def v2_failure_body(failure: ApiFailure) -> bytes:
     """NestJS's ``{"statusCode", "message", "error"}`` (plus ``meta``)."""
     return error_body(failure.status, failure.message, failure.meta)
+
+
+def v3_failure_body(failure: ApiFailure) -> bytes:
+    """v3's DTOs: as v2, except that a 404 is ``{"statusCode", "message"}`` (``NotFoundDTO``)."""
+    if failure.status == 404:
+        return ENCODER.encode({"statusCode": 404, "message": failure.message})
+    return v2_failure_body(failure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +66,21 @@ class ApiVersion:
             )
 
 
-V2: Final = ApiVersion(defaults.API_VERSION, tuple(ALL_ROUTES), HANDLERS)
+def served_routes(version: str) -> tuple[Route[object], ...]:
+    """The routes of ``version`` the pipeline serves: every location-token route.
+
+    Agency routes (installed locations) are OAuth endpoints: :mod:`.oauth_http` serves them.
+    """
+    return tuple(route for route in routes_of(version) if route.token == "location")
+
+
+V2: Final = ApiVersion(defaults.API_VERSION, served_routes(defaults.API_VERSION), HANDLERS)
 """``2021-07-28``: ``contacts.json``, served by :mod:`ghl_async.testing.handlers`."""
 
-VERSIONS: Final[Mapping[str, ApiVersion]] = {V2.header: V2}
+V3: Final = ApiVersion(
+    defaults.API_V3, served_routes(defaults.API_V3), HANDLERS_V3, failure_body=v3_failure_body
+)
+"""``v3``: ``contacts-v3.json``, served by :mod:`ghl_async.testing.handlers_v3`."""
+
+VERSIONS: Final[Mapping[str, ApiVersion]] = {V2.header: V2, V3.header: V3}
 """Every version served, by ``Version`` header value."""

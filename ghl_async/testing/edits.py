@@ -16,6 +16,7 @@ import msgspec
 from msgspec import UNSET
 
 from ghl_async import models as m
+from ghl_async import models_v3 as m3
 from ghl_async.testing.replies import ENCODER, ApiFailure
 from ghl_async.testing.store import ContactRecord, Store
 
@@ -28,7 +29,7 @@ __all__ = [
     "parse_iso_datetime",
 ]
 
-ContactBody = m.CreateContact | m.UpdateContact
+ContactBody = m.CreateContact | m.UpdateContact | m3.CreateContactV3 | m3.UpdateContactV3
 
 # Fields copied onto the record as they are (the record's attribute names match the Structs').
 _PLAIN: Final = frozenset(
@@ -148,7 +149,11 @@ def _custom_field_updates(
     return updates
 
 
-def _dnd_channels(settings: m.DndSettingsInput) -> dict[str, dict[str, str]]:
+def _dnd_channels(
+    settings: m.DndSettingsInput | m3.DndSettingsInputV3,
+) -> dict[str, dict[str, str]]:
+    # Kept under the v2 keys whatever the version (v3's Structs use the same attribute names);
+    # the v3 shapes rename them on the way out.
     channels: dict[str, dict[str, str]] = {}
     for attribute, wire_name in _DND_CHANNELS.items():
         setting = getattr(settings, attribute)
@@ -212,7 +217,9 @@ def apply_contact_fields(store: Store, contact: ContactRecord, body: ContactBody
             if value != contact.dnd:
                 contact.dnd = value
                 changes.changed = changes.dnd = True
-        elif name == "dnd_settings" and isinstance(value, m.DndSettingsInput):
+        elif name == "dnd_settings" and isinstance(
+            value, m.DndSettingsInput | m3.DndSettingsInputV3
+        ):
             merged = {**contact.dnd_settings, **_dnd_channels(value)}
             if merged != contact.dnd_settings:
                 contact.dnd_settings = merged

@@ -24,6 +24,7 @@ from msgspec import UNSET
 
 from ghl_async import defaults
 from ghl_async import models as m
+from ghl_async import models_v3 as m3
 from ghl_async.testing import shapes
 from ghl_async.testing.edits import (
     ContactChanges,
@@ -44,7 +45,7 @@ from ghl_async.testing.store import (
     now_ms,
 )
 
-__all__ = ["HANDLERS", "Call", "Handler"]
+__all__ = ["HANDLERS", "Call", "Handler", "create", "number_string", "searched", "update", "upsert"]
 
 S = TypeVar("S", bound=msgspec.Struct)
 ACK: Final = {"succeded": True}
@@ -133,7 +134,7 @@ def _duplicate(contact: ContactRecord, matched: str) -> ApiFailure:
     )
 
 
-def _new_contact(call: Call, body: m.CreateContact) -> ContactRecord:
+def _new_contact(call: Call, body: m.CreateContact | m3.CreateContactV3) -> ContactRecord:
     stamp = call.store.stamp()
     contact = ContactRecord(
         id=call.store.new_id(), location_id=call.location_id, added_ms=stamp, updated_ms=stamp
@@ -156,9 +157,8 @@ def get_contact(call: Call) -> Reply:
     return Reply({"contact": shapes.contact_full(call.contact())})
 
 
-def create_contact(call: Call) -> Reply:
-    """``POST /contacts/``: 400 with ``meta`` when the e-mail or phone already exists."""
-    body = call.body_as(m.CreateContact)
+def create(call: Call, body: m.CreateContact | m3.CreateContactV3) -> ContactRecord:
+    """Create a contact from ``body`` (any version's); 400 with ``meta`` on a duplicate."""
     contact = _new_contact(call, body)
     location = call.location
     if not location.allow_duplicates:
@@ -166,12 +166,19 @@ def create_contact(call: Call) -> Reply:
         if match is not None:
             raise _duplicate(*match)
     _insert(call, contact)
+    return contact
+
+
+def create_contact(call: Call) -> Reply:
+    """``POST /contacts/``: 400 with ``meta`` when the e-mail or phone already exists."""
+    contact = create(call, call.body_as(m.CreateContact))
     return Reply({"contact": shapes.contact_created(contact)}, applied=True)
 
 
-def update_contact(call: Call) -> Reply:
-    """``PUT /contacts/{contactId}``: set fields replace, ``tags`` replaces all tags."""
-    body = call.body_as(m.UpdateContact)
+def update(
+    call: Call, body: m.UpdateContact | m3.UpdateContactV3
+) -> tuple[ContactRecord, ContactChanges]:
+    """Apply an update ``body`` (any version's) to the contact of the path."""
     contact = call.contact()
     location = call.location
     if not location.allow_duplicates:
@@ -182,6 +189,12 @@ def update_contact(call: Call) -> Reply:
             raise _duplicate(*match)
     changes = apply_contact_fields(call.store, contact, body)
     _emit_contact_changes(call.store, contact, changes)
+    return contact, changes
+
+
+def update_contact(call: Call) -> Reply:
+    """``PUT /contacts/{contactId}``: set fields replace, ``tags`` replaces all tags."""
+    contact, changes = update(call, call.body_as(m.UpdateContact))
     return Reply(
         {"succeded": True, "contact": shapes.contact_full(contact)}, applied=changes.changed
     )
@@ -195,9 +208,10 @@ def delete_contact(call: Call) -> Reply:
     return Reply(ACK, applied=True)
 
 
-def upsert_contact(call: Call) -> Reply:
-    """``POST /contacts/upsert``: match by e-mail, then phone; create when nothing matches."""
-    body = call.body_as(m.UpsertContact)
+def upsert(
+    call: Call, body: m.UpsertContact | m3.UpsertContactV3
+) -> tuple[ContactRecord, bool, bool]:
+    """Upsert ``body`` (any version's): the contact, whether it is new, whether it changed."""
     email = body.email if isinstance(body.email, str) and body.email.strip() else None
     phone = body.phone if isinstance(body.phone, str) and body.phone.strip() else None
     if email is None and phone is None:
@@ -210,17 +224,22 @@ def upsert_contact(call: Call) -> Reply:
     if match is None:
         contact = _new_contact(call, body)
         _insert(call, contact)
-        payload = {"new": True, "contact": shapes.contact_full(contact), "traceId": call.trace_id}
-        return Reply(payload, applied=True)
+        return contact, True, True
     contact = match[0]
     # HighLevel ignores gender when the upsert lands on an existing contact (issue #313).
     changes = apply_contact_fields(call.store, contact, msgspec.structs.replace(body, gender=UNSET))
     _emit_contact_changes(call.store, contact, changes)
-    payload = {"new": False, "contact": shapes.contact_full(contact), "traceId": call.trace_id}
-    return Reply(payload, applied=changes.changed)
+    return contact, False, changes.changed
 
 
-def _number_string(value: str | msgspec.UnsetType, name: str, default: int, top: int) -> int:
+def upsert_contact(call: Call) -> Reply:
+    """``POST /contacts/upsert``: match by e-mail, then phone; create when nothing matches."""
+    contact, new, applied = upsert(call, call.body_as(m.UpsertContact))
+    payload = {"new": new, "contact": shapes.contact_full(contact), "traceId": call.trace_id}
+    return Reply(payload, applied=applied)
+
+
+def number_string(value: str | msgspec.UnsetType, name: str, default: int, top: int) -> int:
     if value is UNSET:
         return default
     text = str(value).strip()
@@ -235,10 +254,10 @@ def _number_string(value: str | msgspec.UnsetType, name: str, default: int, top:
 def list_business_contacts(call: Call) -> Reply:
     """``GET /contacts/business/{businessId}``: ``limit``/``skip`` offsets, ``count`` total."""
     query = call.query_as(m.BusinessContactsQuery)
-    limit = _number_string(query.limit, "limit", 25, defaults.BUSINESS_PAGE_LIMIT)
+    limit = number_string(query.limit, "limit", 25, defaults.BUSINESS_PAGE_LIMIT)
     if limit < 1:
         raise ApiFailure(422, ["limit must not be less than 1"])
-    skip = _number_string(query.skip, "skip", 0, 10**9)
+    skip = number_string(query.skip, "skip", 0, 10**9)
     store = call.store
     ids = store.business_members(call.location_id, call.params["business_id"])
     contacts = store.contacts
@@ -318,7 +337,7 @@ def search_contacts(call: Call) -> Reply:
     text = body.query if isinstance(body.query, str) else None
     predicate = compile_filters(filters, text)  # compiled every time: it validates
     plan = compile_sort(sort)
-    contacts = _searched(call, predicate, plan, msgspec.json.encode([filters, sort, text]))
+    contacts = searched(call, predicate, plan, msgspec.json.encode([filters, sort, text]))
     if isinstance(body.search_after, list):
         start = plan.after(contacts, body.search_after)
     else:
@@ -335,7 +354,7 @@ def search_contacts(call: Call) -> Reply:
     return Reply({"contacts": found, "total": len(contacts)})
 
 
-def _searched(
+def searched(
     call: Call, predicate: Predicate | None, plan: SearchPlan, criteria: bytes
 ) -> list[ContactRecord]:
     store = call.store

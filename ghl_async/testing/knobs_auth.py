@@ -19,7 +19,7 @@ from ghl_async.testing.oauth import UserType
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ghl_async.auth import Auth, OAuthApp, TokenStore
+    from ghl_async.auth import ApiVersion, Auth, OAuthApp, TokenStore
     from ghl_async.client import Client
     from ghl_async.ratelimit import RateBudget, RateLimit, Unlimited
 
@@ -122,12 +122,18 @@ class AuthKnobs(FakeCore):
         """A private-integration token for the default location with both contacts scopes."""
         return self._private.value
 
-    def headers(self, token: str | None = None) -> dict[str, str]:
-        """``Authorization`` (the private token by default) and ``Version`` headers."""
-        return {
-            "Authorization": f"Bearer {token or self.private_token}",
-            "Version": defaults.API_VERSION,
-        }
+    def headers(
+        self, token: str | None = None, *, version: str = defaults.API_VERSION
+    ) -> dict[str, str]:
+        """``Authorization`` (the private token by default) and ``Version`` headers.
+
+        ``version`` picks the API: ``"2021-07-28"`` (default) or ``"v3"``.
+        """
+        if version not in defaults.API_VERSIONS:
+            raise ConfigError(
+                f"unknown API version {version!r}: use one of {', '.join(defaults.API_VERSIONS)}"
+            )
+        return {"Authorization": f"Bearer {token or self.private_token}", "Version": version}
 
     @property
     def webhook_public_key(self) -> str | None:
@@ -180,6 +186,7 @@ class AuthKnobs(FakeCore):
         store: TokenStore | None = None,
         scopes: Sequence[str] | None = None,
         location_id: str | None = None,
+        api_version: ApiVersion = "2021-07-28",
     ) -> OAuthApp:
         """An :class:`~ghl_async.OAuthApp` registered with this fake.
 
@@ -187,7 +194,8 @@ class AuthKnobs(FakeCore):
         ``redirect_uri``), and a consent page that installs it as ``user_type`` (on
         ``location_id``): ``authorization_url()`` then leads to a code for
         ``exchange_code()``. ``store`` defaults to a fresh ``MemoryTokenStore``; ``scopes`` to
-        what the fake grants by default.
+        what the fake grants by default. ``api_version="v3"`` makes its token requests v3's
+        (``Version: v3``, camelCase JSON, ``/oauth/location-token``).
         """
         from ghl_async.auth import MemoryTokenStore, OAuthApp
 
@@ -200,6 +208,7 @@ class AuthKnobs(FakeCore):
             user_type=user_type,
             chooser_url=self.chooser_url_for(user_type, location_id=location_id),
             company_id=self.company_id if user_type == "Company" else None,
+            api_version=api_version,
         )
 
     # --- OAuth knobs ------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """The fault knobs of FakeHighLevel: break answers the way HighLevel's edge does.
 
 Every knob arms a :class:`~ghl_async.testing.Fault` for an operation (a route name such as
-``contacts.get``, its operationId ``get-contact``, ``oauth.token``, ``oauth.location_token``, or
-``"*"`` for every one) and returns it; ``fault.hits`` counts its firings. ``times`` is how many
-requests it hits (``None``: until :meth:`~FaultKnobs.clear_faults`), ``skip`` how many matching
-requests pass first. Faults act in front of the API like a proxy would, in this order: delay,
-slow (before), token revocation, drop (before), fail (before); then the request is handled;
-then slow (after), fail (after), drop (after), mutation, reset, truncation.
+``contacts.get`` or ``v3.contacts.get``, an operationId such as ``get-contact`` (the v2 route;
+v3 shares v2's operationIds, so name a v3 route by its name), ``oauth.token`` (both versions),
+``oauth.location_token``, ``v3.oauth.location_token``, ``oauth.list_installed_locations``,
+``v3.oauth.list_installed_locations``, or ``"*"`` for every one) and returns it;
+``fault.hits`` counts its firings. ``times`` is how many requests it hits (``None``: until
+:meth:`~FaultKnobs.clear_faults`), ``skip`` how many matching requests pass first. Faults act
+in front of the API like a proxy would, in this order: delay, slow (before), token revocation,
+drop (before), fail (before); then the request is handled; then slow (after), fail (after),
+drop (after), mutation, reset, truncation.
 
 Randomness (mutated fields, the chaos profile) comes from ``random.Random`` seeded with the
 fake's ``seed`` and the request's arrival index, so a test that sends the same requests in the
@@ -38,6 +41,7 @@ _OAUTH_OPERATIONS: Final = {
     "get-access-token": "oauth.token",
     "oauth.location_token": "oauth.location_token",
     "get-location-access-token": "oauth.location_token",
+    "v3.oauth.location_token": "v3.oauth.location_token",
     "oauth.chooser": "oauth.chooser",
 }
 _PAGES: Final = get_args(ProxyPage)

@@ -17,6 +17,7 @@ fake serves both forms of every path, spec-declared slash or not.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import math
@@ -64,6 +65,49 @@ class _Operation:
     route: Route[object]
     handler: Handler
     decoder: msgspec.json.Decoder[m.Body] | None
+    # Query parameters declared as lists: read every occurrence (`startAfter=a&startAfter=b`).
+    list_params: frozenset[str] = frozenset()
+    # Served on another version's literal path (v3's `{campaignId}` on v2's `.../removeAll`):
+    # the placeholder values that path fixes.
+    fixed: tuple[tuple[str, str], ...] = ()
+
+
+def _list_params(route: Route[object]) -> frozenset[str]:
+    struct = None if route.query is None else msgspec.inspect.type_info(route.query)
+    if not isinstance(struct, msgspec.inspect.StructType):
+        return frozenset()
+    return frozenset(
+        info.encode_name
+        for info in struct.fields
+        if isinstance(info.type, msgspec.inspect.ListType)
+        or (
+            isinstance(info.type, msgspec.inspect.UnionType)
+            and any(isinstance(t, msgspec.inspect.ListType) for t in info.type.types)
+        )
+    )
+
+
+def _fixes(pattern: str, path: str) -> tuple[tuple[str, str], ...] | None:
+    """The placeholder values under which ``pattern`` matches ``path``, or None.
+
+    A placeholder of ``pattern`` matches a literal segment of ``path`` (and a placeholder of
+    the same name); a literal matches only itself.
+    """
+    ours, theirs = pattern.split("/"), path.split("/")
+    if len(ours) != len(theirs):
+        return None
+    fixed = []
+    for mine, other in zip(ours, theirs, strict=True):
+        if mine.startswith("{"):
+            if not other:
+                return None  # a placeholder never matches an empty segment
+            if not other.startswith("{"):
+                fixed.append((mine[1:-1], other))
+            elif other != mine:
+                return None
+        elif mine != other:
+            return None
+    return tuple(fixed)
 
 
 def _specificity(path: str) -> tuple[int, ...]:
@@ -99,8 +143,22 @@ class Pipeline:
         for version in self._versions.values():
             for route in version.routes:
                 decoder = msgspec.json.Decoder(route.body) if route.body is not None else None
-                operation = _Operation(version, route, version.handlers[route.name], decoder)
+                operation = _Operation(
+                    version, route, version.handlers[route.name], decoder, _list_params(route)
+                )
                 table.setdefault((route.method, route.path), {})[version.header] = operation
+        # A literal path of one version (v2's `.../campaigns/removeAll`) is, for a version
+        # without it, the value of a placeholder (v3's `.../campaigns/{campaignId}`).
+        for (method, path), by_version in table.items():
+            for header, version in self._versions.items():
+                if header in by_version:
+                    continue
+                for route in version.routes:
+                    fixed = _fixes(route.path, path) if route.method == method else None
+                    if fixed:
+                        twin = table[(route.method, route.path)][header]
+                        by_version[header] = dataclasses.replace(twin, fixed=fixed)
+                        break
         ordered = sorted(table.items(), key=lambda item: _specificity(item[0][1]))
         endpoints = [
             (method, path, self._contacts_endpoint(ops)) for (method, path), ops in ordered
@@ -109,6 +167,11 @@ class Pipeline:
         own: list[tuple[str, str, str, Endpoint]] = [
             ("POST", "/oauth/token", "oauth.token", oauth.token),
             ("POST", "/oauth/locationToken", "oauth.location_token", oauth.location_token),
+            ("POST", "/oauth/location-token", "v3.oauth.location_token", oauth.location_token_v3),
+            ("GET", "/oauth/installedLocations", "oauth.list_installed_locations",
+             oauth.installed_locations),
+            ("GET", "/oauth/installed-locations", "v3.oauth.list_installed_locations",
+             oauth.installed_locations_v3),
             ("GET", "/oauth/chooselocation", "oauth.chooser", oauth.chooser),
             ("GET", "/v2/oauth/chooselocation", "oauth.chooser", oauth.chooser),
             ("GET", WEBHOOK_PUBLIC_KEY_PATH, "fake.webhook_public_key", self._public_key),
@@ -322,7 +385,7 @@ class Pipeline:
                     extra["Retry-After"] = str(max(1, math.ceil(verdict.retry_after)))
                 raise ApiFailure(429, "Too Many Requests", headers=extra)
             body = await self._decode_body(request, operation.decoder)
-            query = self._decode_query(request, route)
+            query = self._decode_query(request, route, operation.list_params)
             if route.location is not None:
                 given = getattr(body if route.location == "body" else query, "location_id", None)
                 if given != location_id:
@@ -330,7 +393,9 @@ class Pipeline:
             call = Call(
                 store=core.store,
                 location_id=location_id,
-                params=request.match_info,
+                params={**request.match_info, **dict(operation.fixed)}
+                if operation.fixed
+                else request.match_info,
                 body=body,
                 query=query,
                 trace_id=exchange.trace_id,
@@ -362,11 +427,16 @@ class Pipeline:
             raise ApiFailure(400, f"Unexpected token in JSON body: {err}") from None
 
     @staticmethod
-    def _decode_query(request: web.Request, route: Route[object]) -> msgspec.Struct | None:
+    def _decode_query(
+        request: web.Request, route: Route[object], lists: frozenset[str] = frozenset()
+    ) -> msgspec.Struct | None:
         if route.query is None:
             return None
+        given: dict[str, str | list[str]] = dict(request.query)
+        for name in lists & given.keys():
+            given[name] = request.query.getall(name)
         try:
-            return msgspec.convert(dict(request.query), route.query, strict=False)
+            return msgspec.convert(given, route.query, strict=False)
         except msgspec.ValidationError as err:
             raise ApiFailure(422, validation_messages(err, root="query")) from None
 

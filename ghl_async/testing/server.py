@@ -75,7 +75,7 @@ class FakeOptions(TypedDict, total=False):
 
 
 class FakeHighLevel(FaultKnobs, AuthKnobs, StateKnobs):
-    """A stateful, strict fake of the HighLevel Contacts API v2 and its OAuth endpoints.
+    """A stateful, strict fake of the HighLevel Contacts API (v2 and v3) and its OAuth endpoints.
 
     Use it in-process (``async with FakeHighLevel() as fake``), on a background thread
     (``with FakeHighLevel.serve_in_thread() as fake``), from the ``fake_highlevel`` pytest

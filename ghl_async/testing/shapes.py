@@ -7,7 +7,10 @@
   ``ContactsSearchSchema`` fields plus the undeclared ones live responses carry);
 * :func:`contact_searched` — search results: ``address`` instead of ``address1``, ``dateOfBirth``
   as epoch milliseconds and a ``searchAfter`` cursor (CONTACTS-API.md §3.3, §4.3);
-* :func:`contact_webhook` — the flat object of Contact* webhook events.
+* :func:`contact_webhook` — the flat object of Contact* webhook events;
+* :func:`contact_v3` — any of the above as ``Version: v3`` writes it: the DND channels keyed
+  ``call``/``email``/``sms``/``whatsApp``/``gmb``/``fb`` (``DndSettingsSchemaV3``). v3 answers a
+  create with the full contact (``GetContactByIdSchemaV3``), i.e. :func:`contact_full`.
 
 Absent values are left out rather than sent as ``null``: the spec types these fields as plain
 strings, and live responses omit what a contact lacks.
@@ -32,8 +35,10 @@ __all__ = [
     "appointment_wire",
     "contact_created",
     "contact_full",
+    "contact_full_v3",
     "contact_searched",
     "contact_summary",
+    "contact_v3",
     "contact_webhook",
     "dob_epoch_ms",
     "note_webhook",
@@ -237,6 +242,31 @@ def contact_searched(contact: ContactRecord, cursor: list[str | int]) -> Json:
         data["dndSettings"] = dict(contact.dnd_settings)
     data["searchAfter"] = cursor
     return data
+
+
+# v2 DND channel keys (how the store keeps them) -> v3's (contacts-v3.json DndSettingsSchemaV3).
+V3_DND_KEYS = {"Call": "call", "Email": "email", "SMS": "sms", "WhatsApp": "whatsApp",
+               "GMB": "gmb", "FB": "fb"}  # fmt: skip
+
+
+def contact_v3(data: Json) -> Json:
+    """A contact object of any endpoint, with its DND channels keyed the v3 way.
+
+    Returns ``data`` itself when it has no DND settings (nothing to rename), else a copy.
+    """
+    dnd = data.get("dndSettings")
+    if not isinstance(dnd, dict) or not dnd:
+        return data
+    renamed = {V3_DND_KEYS.get(key, key): value for key, value in dnd.items()}
+    return {**data, "dndSettings": renamed}
+
+
+def contact_full_v3(contact: ContactRecord) -> Json:
+    """:func:`contact_full` as ``Version: v3`` writes it (cached like it)."""
+    cached = contact.wire_cache.get("full_v3")
+    if cached is None:
+        cached = contact.wire_cache["full_v3"] = contact_v3(contact_full(contact))
+    return cached  # type: ignore[return-value]  # only this function fills the "full_v3" slot
 
 
 def contact_webhook(contact: ContactRecord) -> Json:
