@@ -5,9 +5,15 @@
     async with ghl_async.Client(auth=StaticToken("pit-..."), location_id="loc_1") as ghl:
         contact = await ghl.contacts.get("abc123")
 
-The constructor only validates (``ConfigError``); the aiohttp session opens in ``__aenter__``,
-inside the running loop, and closes in ``__aexit__``/``aclose()``. ``with_options()`` makes
-siblings that share the session, the rate-limit buckets and the tokens.
+The constructor only validates (``ConfigError``); the aiohttp session opens in ``__aenter__``
+or ``open()``, inside the running loop, and closes in ``__aexit__``/``aclose()``.
+``with_options()`` makes siblings that share the session, the rate-limit buckets and the tokens.
+
+A long-lived client (a web app's startup and shutdown hooks) pairs ``open()`` with ``aclose()``::
+
+    ghl = await ghl_async.Client(auth=..., location_id="loc_1").open()
+    ...
+    await ghl.aclose()
 """
 
 from __future__ import annotations
@@ -227,6 +233,19 @@ class Client:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
+    async def open(self) -> Client:
+        """Open the client for use outside ``async with``; return it. Pair with :meth:`aclose`.
+
+        For a client that lives as long as an application (open it in the startup hook, close
+        it in the shutdown hook). Must run inside the event loop that will use the client.
+        On a ``with_options()`` sibling it only checks that the client it came from is open.
+
+        Raises:
+            RuntimeError: the client was already opened (or entered), or closed: a client is
+                opened once.
+        """
+        return await self.__aenter__()
+
     async def __aenter__(self) -> Client:
         if not self._root:
             # A sibling shares its parent's session: entering it just checks the parent is open.
@@ -235,7 +254,7 @@ class Client:
         if self._transport.state != "new":
             raise RuntimeError(
                 f"this ghl_async.Client was already {self._transport.state}; a client is "
-                "entered once (make a new one, or use with_options() for variants)"
+                "opened (or entered) once (make a new one, or use with_options() for variants)"
             )
         await self._transport.open()
         return self
@@ -252,7 +271,8 @@ class Client:
     async def aclose(self) -> None:
         """Close the client's own aiohttp session (a session you passed in stays open).
 
-        Closing a ``with_options()`` sibling does nothing: close the client it came from.
+        Safe to call more than once, and on a client that was never opened. Closing a
+        ``with_options()`` sibling does nothing: close the client it came from.
         """
         if self._root and self._transport.state != "closed":
             await self._transport.close()
