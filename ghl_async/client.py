@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import aiohttp
 
-from ghl_async import _endpoints, defaults
+from ghl_async import _endpoints, defaults, logs
 from ghl_async.auth import Auth
 from ghl_async.errors import ConfigError
 from ghl_async.models import UNSET, Body, ContactBundle, Query, UnsetType
@@ -150,7 +150,9 @@ class Client:
         user_agent: the ``User-Agent`` header.
 
     Raises:
-        ConfigError: a setting is invalid (nothing is opened or sent).
+        ConfigError: a setting is invalid (nothing is opened or sent), or so is the
+            ``GHL_ASYNC_LOG`` environment variable (read when the first client is made, see
+            :mod:`ghl_async.logs`).
     """
 
     __slots__ = ("_company_id", "_root", "_session", "_transport", "contacts")
@@ -174,6 +176,7 @@ class Client:
         connector_limit_per_host: int | None = None,
         user_agent: str | None = None,
     ) -> None:
+        logs.configure_from_env()
         for method in ("bind", "access_token", "invalidate", "rate_key"):
             if not callable(getattr(auth, method, None)):
                 raise ConfigError(
