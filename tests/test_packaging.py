@@ -112,3 +112,17 @@ def test_the_installed_wheel_imports_and_runs(dist: Path, tmp_path: Path) -> Non
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == PYPROJECT["project"]["version"]
+
+
+def test_the_minimum_versions_job_pins_every_declared_floor() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "minimums.py")],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    pins = done.stdout.splitlines()
+    for requirement in PYPROJECT["project"]["dependencies"]:
+        name, floor = requirement.split(">=")
+        assert f"{name}=={floor}" in pins
+    assert "msgspec==0.18.6" in pins
+    assert {"pytest==8.4", "pytest-asyncio==1.4"} <= set(pins)
+    assert not [p for p in pins if p.startswith(("ruff", "mypy", "pytest-cov"))]
