@@ -34,7 +34,7 @@ def _import_every_module() -> None:
 
 def _subclasses(base: type) -> list[type[msgspec.Struct]]:
     found: list[type[msgspec.Struct]] = []
-    pending = list(base.__subclasses__())
+    pending: list[type] = list(base.__subclasses__())
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
@@ -185,18 +185,19 @@ async def test_sort_directions_against_the_fake(fake: FakeHighLevel) -> None:
     ids = fake.seed_contacts(7, business_id=None)
     async with make_client(fake) as ghl:
         ascending = [
-            c.date_added
+            c.date_added or ""
             async for c in ghl.contacts.iter_search(
                 sort=[SearchSort(field="dateAdded")], page_limit=3
             )
         ]
         descending = [
-            c.date_added
+            c.date_added or ""
             async for c in ghl.contacts.iter_search(
                 sort=[SearchSort(field="dateAdded", direction="desc")], page_limit=3
             )
         ]
     assert len(ascending) == len(ids) == 7
+    assert all(ascending)
     assert ascending == sorted(ascending)
     assert descending == sorted(ascending, reverse=True)
     assert ascending != descending  # the seeded dates differ, so the order is visible
