@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,6 +12,7 @@ import aiohttp
 import msgspec
 import pytest
 from aiohttp import web
+from client_helpers import serve_app
 
 from ghl_async import Client
 from ghl_async.auth import AiohttpTokenTransport, OAuthApp
@@ -172,32 +174,24 @@ StartServer = Callable[[Answer], Awaitable[TokenServer]]
 
 @pytest.fixture
 async def token_server() -> AsyncIterator[StartServer]:
-    runners: list[web.AppRunner] = []
+    async with contextlib.AsyncExitStack() as servers:
 
-    async def start(answer: Answer) -> TokenServer:
-        server = TokenServer(url="")
+        async def start(answer: Answer) -> TokenServer:
+            server = TokenServer(url="")
 
-        async def token(request: web.Request) -> web.Response:
-            form = dict(await request.post())
-            seen = {k: str(v) for k, v in form.items()}
-            seen["user-agent"] = request.headers.get("User-Agent", "")
-            server.seen.append(seen)
-            return answer(seen)
+            async def token(request: web.Request) -> web.Response:
+                form = dict(await request.post())
+                seen = {k: str(v) for k, v in form.items()}
+                seen["user-agent"] = request.headers.get("User-Agent", "")
+                server.seen.append(seen)
+                return answer(seen)
 
-        app = web.Application()
-        app.router.add_post("/oauth/token", token)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        host, port = runner.addresses[0][:2]
-        server.url = f"http://{host}:{port}"
-        return server
+            app = web.Application()
+            app.router.add_post("/oauth/token", token)
+            server.url = await servers.enter_async_context(serve_app(app))
+            return server
 
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 def _granted(form: dict[str, str]) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from aiohttp import web
-from client_helpers import make_client
+from client_helpers import make_client, serve_app
 
 from ghl_async import Client
 from ghl_async.testing import FakeHighLevel
@@ -85,20 +85,12 @@ async def test_an_aiohttp_app_opens_at_startup_and_closes_at_cleanup(fake: FakeH
     app.on_startup.append(open_ghl)
     app.on_cleanup.append(close_ghl)
     app.router.add_get("/contacts/{id}", show_contact)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(3):  # one client serves every request
-                async with http.get(f"http://{host}:{port}/contacts/{cid}") as reply:
-                    assert reply.status == 200
-                    assert (await reply.json())["id"] == cid
+    async with serve_app(app) as url, aiohttp.ClientSession() as http:
+        for _ in range(3):  # one client serves every request
+            async with http.get(f"{url}/contacts/{cid}") as reply:
+                assert reply.status == 200
+                assert (await reply.json())["id"] == cid
         ghl = app[GHL]
         assert not ghl.closed
-    finally:
-        await runner.cleanup()
     assert ghl.closed
     assert fake.count(operation="contacts.get") == 3

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import pytest
 from aiohttp import web
-from client_helpers import make_client
+from client_helpers import make_client, serve_app
 
 import ghl_async
 from ghl_async import Client, StaticToken
@@ -154,13 +154,8 @@ async def strict_search() -> AsyncIterator[tuple[str, list[object]]]:
 
     app = web.Application()
     app.router.add_post("/contacts/search", search)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}", bodies
-    await runner.cleanup()
+    async with serve_app(app) as url:
+        yield url, bodies
 
 
 @pytest.mark.parametrize(
