@@ -1,10 +1,10 @@
 """Print pip requirements that pin every declared minimum version (for ``make test-min``).
 
-Reads pyproject.toml: the runtime dependencies, the ``webhooks`` and ``toml`` extras, and the dev
-tools the test suite itself runs (pytest, pytest-asyncio, build, twine, hatchling, pdoc); each
-``>=X`` becomes ``==X``, markers kept. Linters, type checkers and coverage are left out: they
-check our code, not what it runs on. A dependency without a ``>=`` minimum is an error: an
-undeclared floor cannot be tested.
+Reads pyproject.toml: the runtime dependencies, every extra but ``bench`` (the benchmarks are not
+run), and the ``dev`` extra without the code checkers (linters, type checkers, coverage: they
+check our code, not what it runs on); each ``>=X`` becomes ``==X``, markers kept. A new extra or
+test tool is picked up without editing this file. A dependency without a ``>=`` minimum is an
+error: an undeclared floor cannot be tested.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-EXTRAS = ("webhooks", "toml")
-TEST_TOOLS = {"pytest", "pytest-asyncio", "build", "twine", "hatchling", "pdoc"}
+SKIPPED_EXTRAS = {"bench"}
+CHECKERS = {"ruff", "mypy", "pyright", "pytest-cov", "coverage"}
 
 
 def pins(pyproject: dict[str, object]) -> list[str]:
@@ -28,9 +28,11 @@ def pins(pyproject: dict[str, object]) -> list[str]:
     assert isinstance(project, dict)
     extras = project["optional-dependencies"]
     wanted = list(project["dependencies"])
-    for extra in EXTRAS:
-        wanted += extras[extra]
-    wanted += [r for r in extras["dev"] if Requirement(r).name in TEST_TOOLS]
+    for extra, requirements in extras.items():
+        if extra == "dev":
+            wanted += [r for r in requirements if Requirement(r).name not in CHECKERS]
+        elif extra not in SKIPPED_EXTRAS:
+            wanted += requirements
     lines = []
     for text in wanted:
         req = Requirement(text)
