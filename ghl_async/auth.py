@@ -26,10 +26,11 @@ Responses of either dialect decode; refusals are recognised in both (``invalid_g
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from typing import Literal, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -179,7 +180,7 @@ class AiohttpTokenTransport:
     ) -> None:
         self._session = session
         self._max_response_size = max_response_size
-        self._base_url = base_url.rstrip("/")
+        self._base_url = _check_url("base_url", base_url)
         self._timeout = timeout or aiohttp.ClientTimeout(
             total=defaults.TIMEOUT_TOTAL, connect=defaults.TIMEOUT_CONNECT
         )
@@ -234,6 +235,11 @@ class AiohttpTokenTransport:
                 ) from err
             raise TransportError(f"POST {path} failed: {type(err).__name__}") from err
 
+    @property
+    def base_url(self) -> str:
+        """The root the token endpoints are posted to."""
+        return self._base_url
+
     def __repr__(self) -> str:
         return f"AiohttpTokenTransport(base_url={self._base_url!r})"
 
@@ -271,6 +277,13 @@ class OAuthApp:
     camelCase fields, ``/oauth/location-token``). It does not limit which routes a client
     calls with the tokens: a token works for v2 and v3 routes alike.
 
+    Where token calls go, first match wins: the ``transport=``/``base_url=`` given to
+    :meth:`exchange_code`; the app's own ``base_url`` (e.g. a ``FakeHighLevel`` URL); the client
+    the app is bound to (its session and ``base_url``); HighLevel's API. With an app
+    ``base_url`` that differs from the bound client's, each token call opens a short-lived
+    session of its own. A refresh with neither an app ``base_url`` nor a bound client raises
+    :class:`~ghl_async.errors.ConfigError` rather than guess.
+
     Raises:
         ConfigError: a setting is invalid (an unknown ``api_version`` included).
     """
@@ -288,6 +301,7 @@ class OAuthApp:
         chooser_url: str = defaults.CHOOSER_URL,
         company_id: str | None = None,
         api_version: ApiVersion = "2021-07-28",
+        base_url: str | None = None,
     ) -> None:
         self.api_version: ApiVersion = "v3" if check_version(api_version) == "v3" else (
             "2021-07-28"
@@ -310,6 +324,7 @@ class OAuthApp:
         self.refresh_skew = refresh_skew
         self.chooser_url = chooser_url
         self.company_id = company_id
+        self.base_url = None if base_url is None else _check_url("base_url", base_url)
         self.default_location_id: str | None = None
         self._transport: TokenTransport | None = None
         self._cache: dict[str, Token] = {}
@@ -319,10 +334,11 @@ class OAuthApp:
         self._flights: dict[str, asyncio.Future[Token]] = {}
 
     def __repr__(self) -> str:
+        where = "" if self.base_url is None else f", base_url={self.base_url!r}"
         return (
             f"OAuthApp(client_id={self.client_id!r}, user_type={self.user_type!r}, "
             f"scopes={' '.join(self.scopes)!r}, api_version={self.api_version!r}, "
-            f"store={self.store!r})"
+            f"store={self.store!r}{where})"
         )
 
     def authorization_url(self, state: str | None = None) -> str:
@@ -355,13 +371,14 @@ class OAuthApp:
     ) -> Token:
         """Exchange an authorization code for tokens, save them and return them.
 
-        Sends through ``transport`` if given; with ``base_url`` (or when nothing is bound) it
-        opens a short-lived aiohttp session to ``base_url`` (default: HighLevel's API); else it
-        uses the transport of the bound client.
+        Sends through ``transport`` if given, else to ``base_url`` if given, else as the app's
+        token calls go (its ``base_url``, its bound client, HighLevel's API). Without a usable
+        bound client it opens a short-lived aiohttp session.
         The token becomes the default for calls that name no location (or company).
 
         Raises:
-            ReauthorizationRequired: the code is invalid, expired or already used.
+            ReauthorizationRequired: HighLevel refused the code (``invalid_grant``: used,
+                expired, or another redirect URI or user type); the message quotes its reason.
             TokenRefreshError: any other refusal, or no answer after the code was sent.
         """
         if not code:
@@ -371,17 +388,16 @@ class OAuthApp:
             form[self._field("redirect_uri")] = self.redirect_uri
         if transport is not None and base_url is not None:
             raise ConfigError("pass transport= or base_url=, not both")
-        if transport is None and base_url is None:
-            transport = self._transport
+        if base_url is not None:
+            base_url = _check_url("base_url", base_url)
         return await _run_to_completion(self._exchange(form, transport, base_url))
 
     async def _exchange(
         self, form: dict[str, str], transport: TokenTransport | None, base_url: str | None
     ) -> Token:
         if transport is None:
-            async with aiohttp.ClientSession() as http:
-                own = AiohttpTokenTransport(http, base_url=base_url or defaults.BASE_URL)
-                token = await self._token_call(own, "oauth.exchange_code", TOKEN_PATH, form)
+            async with self._channel(base_url, fallback=defaults.BASE_URL) as channel:
+                token = await self._token_call(channel, "oauth.exchange_code", TOKEN_PATH, form)
         else:
             token = await self._token_call(transport, "oauth.exchange_code", TOKEN_PATH, form)
         key = _key_of(token)
@@ -536,7 +552,8 @@ class OAuthApp:
             current.user_type,
             current.location_id or current.company_id,
         )
-        fresh = await self._token_call(self._bound(), "oauth.refresh", TOKEN_PATH, form)
+        async with self._channel() as channel:
+            fresh = await self._token_call(channel, "oauth.refresh", TOKEN_PATH, form)
         # Not every answer repeats every field; an absent refresh token was not rotated.
         return msgspec.structs.replace(
             fresh,
@@ -560,14 +577,15 @@ class OAuthApp:
             }
             v3 = self.api_version == "v3"
             try:
-                fresh = await self._token_call(
-                    self._bound(),
-                    "v3.oauth.location_token" if v3 else "oauth.location_token",
-                    LOCATION_TOKEN_PATH_V3 if v3 else LOCATION_TOKEN_PATH,
-                    form,
-                    bearer=company.access_token,
-                    version=self.api_version,
-                )
+                async with self._channel() as channel:
+                    fresh = await self._token_call(
+                        channel,
+                        "v3.oauth.location_token" if v3 else "oauth.location_token",
+                        LOCATION_TOKEN_PATH_V3 if v3 else LOCATION_TOKEN_PATH,
+                        form,
+                        bearer=company.access_token,
+                        version=self.api_version,
+                    )
             except TokenRefreshError as err:
                 # The company token may have been revoked or expired early: renew it once.
                 if err.status == 401 and attempt == 1:
@@ -582,13 +600,27 @@ class OAuthApp:
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _bound(self) -> TokenTransport:
-        if self._transport is None:
+    @contextlib.asynccontextmanager
+    async def _channel(
+        self, base_url: str | None = None, *, fallback: str | None = None
+    ) -> AsyncIterator[TokenTransport]:
+        """The transport of one token call: see the class docstring for the order."""
+        url = base_url or self.base_url
+        bound = self._transport
+        # A bound client pointing elsewhere (or not saying where) is skipped for an explicit
+        # URL: the app's own base_url is the more specific setting.
+        if bound is not None and (url is None or getattr(bound, "base_url", None) == url):
+            yield bound
+            return
+        url = url or fallback
+        if url is None:
             raise ConfigError(
-                "OAuthApp has no transport: use it through a Client, or call "
-                "bind(AiohttpTokenTransport(session))"
+                "OAuthApp has no transport: use it through a Client, give it base_url=..., "
+                "or call bind(AiohttpTokenTransport(session))"
             )
-        return self._transport
+        log.debug("token call through a short-lived session to %s", url)
+        async with aiohttp.ClientSession() as http:
+            yield AiohttpTokenTransport(http, base_url=url)
 
     def _field(self, name: str) -> str:
         """A token request field as this app's API version spells it."""
@@ -698,6 +730,16 @@ async def _run_to_completion(work: Awaitable[T]) -> T:
     return await asyncio.shield(task)
 
 
+def _check_url(name: str, value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not value.startswith(("http://", "https://"))
+        or any(c.isspace() for c in value)
+    ):
+        raise ConfigError(f"{name} must be an http(s) URL, not {value!r}")
+    return value.rstrip("/")
+
+
 def _reauthorize(kind: str, ident: str, why: str) -> ReauthorizationRequired:
     return ReauthorizationRequired(
         status=401,
@@ -797,6 +839,8 @@ def _token_error(
         wire = msgspec.json.decode(body, type=_ErrorWire, strict=False)
     except (msgspec.DecodeError, msgspec.ValidationError):
         wire = _ErrorWire()
+    # HighLevel's own words first: they name the real cause (a suspended location, a user type
+    # that does not match the install, ...), which no hint of ours can guess.
     messages = [wire.message] if isinstance(wire.message, str) else list(wire.message or [])
     if wire.error_description:
         messages.insert(0, wire.error_description)
@@ -804,15 +848,14 @@ def _token_error(
     if isinstance(error, _AipError):
         messages += [text for text in (error.message, error.resolution) if text]
         error = error.code
-    messages = [_scrub(m, secrets) for m in messages]
+    messages = [_scrub(str(m), secrets) for m in messages]
     invalid_grant = error == "invalid_grant" or any(_INVALID_GRANT.search(m) for m in messages)
+    if not messages and isinstance(error, str) and error:
+        messages.append(_scrub(error, secrets))
     cls: type[TokenRefreshError] = TokenRefreshError
     if invalid_grant and 400 <= status < 500:
         cls = ReauthorizationRequired
-        messages.append(
-            "the grant is spent, expired or revoked: re-authorise the app "
-            "(send the user to authorization_url(), then exchange_code())"
-        )
+        messages.append(_INVALID_GRANT_HINTS.get(operation, _INVALID_GRANT_HINTS["oauth.refresh"]))
     return cls(
         status=status,
         operation=operation,
@@ -823,6 +866,20 @@ def _token_error(
         trace_id=wire.trace_id,
         body=body,
     )
+
+
+_INVALID_GRANT_HINTS = {
+    "oauth.exchange_code": (
+        "HighLevel refused the authorization code (invalid_grant): a code works once, for a few "
+        "minutes, and only with the redirect_uri and user_type of its install "
+        "(OAuthApp(user_type='Company') for an agency install); re-authorise to get a new code "
+        "(send the user to authorization_url())"
+    ),
+    "oauth.refresh": (
+        "HighLevel refused the refresh token (invalid_grant): re-authorise the app "
+        "(send the user to authorization_url(), then exchange_code())"
+    ),
+}
 
 
 def _scrub(text: str, secrets: Sequence[str]) -> str:

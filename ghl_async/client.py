@@ -5,9 +5,15 @@
     async with ghl_async.Client(auth=StaticToken("pit-..."), location_id="loc_1") as ghl:
         contact = await ghl.contacts.get("abc123")
 
-The constructor only validates (``ConfigError``); the aiohttp session opens in ``__aenter__``,
-inside the running loop, and closes in ``__aexit__``/``aclose()``. ``with_options()`` makes
-siblings that share the session, the rate-limit buckets and the tokens.
+The constructor only validates (``ConfigError``); the aiohttp session opens in ``__aenter__``
+or ``open()``, inside the running loop, and closes in ``__aexit__``/``aclose()``.
+``with_options()`` makes siblings that share the session, the rate-limit buckets and the tokens.
+
+A long-lived client (a web app's startup and shutdown hooks) pairs ``open()`` with ``aclose()``::
+
+    ghl = await ghl_async.Client(auth=..., location_id="loc_1").open()
+    ...
+    await ghl.aclose()
 
 API versions are namespaces of one client, not clients: ``ghl.contacts`` speaks ``2021-07-28``
 and ``ghl.v3.contacts`` speaks ``v3``, each route sending its own ``Version`` header. Why not
@@ -17,7 +23,7 @@ keep 100 requests per 10 s and together overrun it); a migration can move one ca
 and every namespace is a plain attribute with one static type, where a version-picking
 constructor would need overloads or a generic ``Client`` to type ``contacts`` per version. The
 namespaces (``contacts``, ``oauth``, ``v3``, and any API added to the route table) come from the
-generated :class:`ghl_async._endpoints.Namespaces`, which ``Client`` inherits.
+generated ``_endpoints.Namespaces``, which ``Client`` inherits.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import TypeVar
 
 import aiohttp
 
-from ghl_async import _endpoints, defaults
+from ghl_async import _endpoints, defaults, logs
 from ghl_async.auth import Auth
 from ghl_async.errors import ConfigError
 from ghl_async.models import UNSET, Body, Query, UnsetType
@@ -145,7 +151,9 @@ class Client(_endpoints.Namespaces):
         user_agent: the ``User-Agent`` header.
 
     Raises:
-        ConfigError: a setting is invalid (nothing is opened or sent).
+        ConfigError: a setting is invalid (nothing is opened or sent), or so is the
+            ``GHL_ASYNC_LOG`` environment variable (read when the first client is made, see
+            :mod:`ghl_async.logs`).
     """
 
     __slots__ = ("_company_id", "_root", "_transport")
@@ -172,6 +180,7 @@ class Client(_endpoints.Namespaces):
         connector_limit_per_host: int | None = None,
         user_agent: str | None = None,
     ) -> None:
+        logs.configure_from_env()
         for method in ("bind", "access_token", "invalidate", "rate_key"):
             if not callable(getattr(auth, method, None)):
                 raise ConfigError(
@@ -260,6 +269,19 @@ class Client(_endpoints.Namespaces):
 
     # --- lifecycle ------------------------------------------------------------------------------
 
+    async def open(self) -> Client:
+        """Open the client for use outside ``async with``; return it. Pair with :meth:`aclose`.
+
+        For a client that lives as long as an application (open it in the startup hook, close
+        it in the shutdown hook). Must run inside the event loop that will use the client.
+        On a ``with_options()`` sibling it only checks that the client it came from is open.
+
+        Raises:
+            RuntimeError: the client was already opened (or entered), or closed: a client is
+                opened once.
+        """
+        return await self.__aenter__()
+
     async def __aenter__(self) -> Client:
         if not self._root:
             # A sibling shares its parent's session: entering it just checks the parent is open.
@@ -268,7 +290,7 @@ class Client(_endpoints.Namespaces):
         if self._transport.state != "new":
             raise RuntimeError(
                 f"this ghl_async.Client was already {self._transport.state}; a client is "
-                "entered once (make a new one, or use with_options() for variants)"
+                "opened (or entered) once (make a new one, or use with_options() for variants)"
             )
         await self._transport.open()
         return self
@@ -285,7 +307,8 @@ class Client(_endpoints.Namespaces):
     async def aclose(self) -> None:
         """Close the client's own aiohttp session (a session you passed in stays open).
 
-        Closing a ``with_options()`` sibling does nothing: close the client it came from.
+        Safe to call more than once, and on a client that was never opened. Closing a
+        ``with_options()`` sibling does nothing: close the client it came from.
         """
         if self._root and self._transport.state != "closed":
             await self._transport.close()

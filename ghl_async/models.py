@@ -11,12 +11,15 @@ Two families with opposite rules:
   API fails the same way against the fake.
 
 ``UNSET`` means "leave the field out of the request"; ``None`` on a nullable field means "clear it".
+Every other value is always sent, defaults included: a request model never relies on HighLevel
+assuming the same default as we do (it often requires the field instead: ``sort[].direction``).
+A default may be left off the wire only if it is listed in :data:`SERVER_ASSUMED_DEFAULTS`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Final, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType, field
@@ -24,6 +27,7 @@ from msgspec import UNSET, UnsetType, field
 from ghl_async.errors import ConfigError
 
 __all__ = [
+    "SERVER_ASSUMED_DEFAULTS",
     "UNSET",
     "Ack",
     "Appointment",
@@ -107,16 +111,26 @@ class Wire(
     """
 
 
+# omit_defaults=False: msgspec never encodes UNSET, so UNSET fields stay off the wire anyway, while
+# a field at an ordinary default (``SearchSort.direction="asc"``) is sent. With omit_defaults=True
+# it was dropped and HighLevel answered 422 "sort.0.direction should not be empty".
 class Body(
-    msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True, forbid_unknown_fields=True
+    msgspec.Struct, rename="camel", kw_only=True, omit_defaults=False, forbid_unknown_fields=True
 ):
-    """Base of every request body: strict, fields left ``UNSET`` are not sent."""
+    """Base of every request body: strict; fields left ``UNSET`` are not sent, all others are."""
 
 
 class Query(
-    msgspec.Struct, rename="camel", kw_only=True, omit_defaults=True, forbid_unknown_fields=True
+    msgspec.Struct, rename="camel", kw_only=True, omit_defaults=False, forbid_unknown_fields=True
 ):
-    """Base of every query string: strict, fields left ``UNSET`` are not sent."""
+    """Base of every query string: strict; fields left ``UNSET`` are not sent, all others are."""
+
+
+# (model class name, Python field name) pairs whose default HighLevel itself assumes when the
+# field is absent, so a model may leave it off the wire (by opting into omit_defaults=True).
+# Add a pair only with the evidence for it (spec text, a recorded request) in a comment.
+# tests/test_models_wire.py fails for any other default that does not reach the wire.
+SERVER_ASSUMED_DEFAULTS: Final[frozenset[tuple[str, str]]] = frozenset()
 
 
 # --------------------------------------------------------------------------------------------
@@ -546,7 +560,7 @@ class CreateTask(Body, kw_only=True):
 
     title: str
     due_date: str
-    # Required by the API, so it has no default here (omit_defaults would drop a default).
+    # Required by the API, so it has no default here: a caller must decide.
     completed: bool
     body: str | UnsetType = UNSET
     assigned_to: str | UnsetType = UNSET
@@ -641,7 +655,7 @@ class SearchFilter(Body, kw_only=True):
 
 
 class SearchSort(Body, kw_only=True):
-    """A search sort key."""
+    """A search sort key; ``direction`` is always sent (HighLevel requires it)."""
 
     field: str
     direction: Literal["asc", "desc"] = "asc"

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
+from ghl_async import logs
 from ghl_async.cli.commands import HANDLERS, Context
 from ghl_async.cli.output import ExitCode
 from ghl_async.cli.parser import build_parser, resolve_env
@@ -55,16 +56,24 @@ def exit_code_for(error: BaseException) -> ExitCode:
 
 @contextlib.contextmanager
 def _logging(verbose: int, err: TextIO) -> Iterator[None]:
-    """Log to ``err`` while the command runs (``main()`` may run again in the same process)."""
-    if verbose <= 0:
+    """Log to ``err`` while the command runs (``main()`` may run again in the same process).
+
+    ``-v`` is INFO, ``-vv`` DEBUG; ``GHL_ASYNC_LOG`` counts too, and the more verbose wins.
+    """
+    levels = [logging.DEBUG if verbose > 1 else logging.INFO] if verbose > 0 else []
+    from_env = logs.level_from_env(os.environ)
+    if from_env is not None:
+        levels.append(from_env)
+    if not levels:
         yield
         return
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    # Our handler on the package logger: the Client's own GHL_ASYNC_LOG check then finds a
+    # handler and adds none, so every line is printed once, to ``err``.
+    handler = logs.stream_handler(err)
     root = logging.getLogger("ghl_async")
     level = root.level
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    root.setLevel(min(levels))
     try:
         yield
     finally:

@@ -83,7 +83,8 @@ def _common() -> argparse.ArgumentParser:
         "--verbose",
         action="count",
         default=0,
-        help="log requests (-v) and details (-vv) to stderr",
+        help="log retries, waits and token renewals (-v) and every request (-vv) to stderr "
+        "[GHL_ASYNC_LOG=info|debug]",
     )
     return common
 

@@ -206,7 +206,7 @@ def to_e164(
     """Normalise a phone number to E.164 (``+14155550123``) by libphonenumber's rules.
 
     ``default_country`` (``"US"``, ``"+44"``, ``"Germany"``) is how numbers without a country
-    code are read. See :mod:`ghl_async.mapping._phone` for the readings tried.
+    code are read. The readings tried are listed in ``ghl_async/mapping/_phone.py``.
 
     Raises:
         ValueError: with the reason the text is not a valid phone number, or the country is

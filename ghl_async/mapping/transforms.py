@@ -216,7 +216,7 @@ def phone(
 ) -> PhoneTransform:
     """Normalise a phone number to E.164; national numbers are read in ``default_country``.
 
-    The rules are libphonenumber's (the ``phones`` extra); see :mod:`ghl_async.mapping._phone`
+    The rules are libphonenumber's (the ``phones`` extra); see ``ghl_async/mapping/_phone.py``
     for how text is read. An extension is dropped, or refused with ``extension="reject"``.
 
     Raises:
