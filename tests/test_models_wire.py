@@ -13,6 +13,7 @@ import pkgutil
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import msgspec
 import pytest
 from aiohttp import web
@@ -20,9 +21,18 @@ from client_helpers import make_client, serve_app
 
 import ghl_async
 from ghl_async import Client, StaticToken
-from ghl_async.models import SERVER_ASSUMED_DEFAULTS, Body, Query, SearchFilter, SearchSort
+from ghl_async.models import (
+    SERVER_ASSUMED_DEFAULTS,
+    Body,
+    Query,
+    SearchBody,
+    SearchFilter,
+    SearchSort,
+    Tags,
+)
 from ghl_async.routes import ALL_ROUTES
 from ghl_async.testing import FakeHighLevel
+from ghl_async.testing.required import missing_defaults, needs_check
 
 
 def _import_every_module() -> None:
@@ -136,7 +146,7 @@ def test_the_allow_list_names_real_fields() -> None:
 
 @pytest.fixture
 async def strict_search() -> AsyncIterator[tuple[str, list[object]]]:
-    """``POST /contacts/search`` validating ``sort`` the way HighLevel does (our fake does not)."""
+    """``POST /contacts/search`` validating ``sort`` the way HighLevel does (so does the fake)."""
     bodies: list[object] = []
 
     async def search(request: web.Request) -> web.Response:
@@ -196,3 +206,59 @@ async def test_sort_directions_against_the_fake(fake: FakeHighLevel) -> None:
     assert ascending == sorted(ascending)
     assert descending == sorted(ascending, reverse=True)
     assert ascending != descending  # the seeded dates differ, so the order is visible
+
+
+# --- the fake refuses what HighLevel refuses -------------------------------------------------
+
+
+async def test_the_fake_requires_a_sort_direction(fake: FakeHighLevel) -> None:
+    # A raw client that leaves `direction` out, as ghl_async did before models sent defaults:
+    # the fake must not fill it in from our model's default.
+    async with aiohttp.ClientSession(headers=fake.headers()) as http:
+        body = {"locationId": fake.location_id, "pageLimit": 5, "sort": [
+            {"field": "dateAdded", "direction": "desc"}, {"field": "email"}]}  # fmt: skip
+        async with http.post(fake.url("/contacts/search"), json=body) as response:
+            assert response.status == 422
+            assert (await response.json())["message"] == ["sort.1.direction should not be empty"]
+        body["sort"] = [{"field": "email", "direction": "asc"}]
+        async with http.post(fake.url("/contacts/search"), json=body) as response:
+            assert response.status == 200
+
+
+class _Inner(Body, kw_only=True):
+    name: str
+    mode: str = "plain"
+
+
+class _Outer(Body, kw_only=True):
+    level: int = 1
+    one: _Inner | msgspec.UnsetType = msgspec.UNSET
+    many: list[_Inner] | msgspec.UnsetType = msgspec.UNSET
+
+
+class _Plain(Body, kw_only=True):
+    name: str
+    note: str | msgspec.UnsetType = msgspec.UNSET
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"level": 2}, None),
+        ({}, "level should not be empty"),
+        ({"level": 1, "one": {"name": "a"}}, "one.mode should not be empty"),
+        ({"level": 1, "one": {"name": "a", "mode": "x"}}, None),
+        ({"level": 1, "many": [{"name": "a", "mode": "x"}, {"name": "b"}]},
+         "many.1.mode should not be empty"),
+        ({"level": 1, "many": []}, None),
+    ],
+)  # fmt: skip
+def test_missing_defaults_walks_nested_models(raw: dict[str, object], expected: str | None) -> None:
+    assert missing_defaults(_Outer, raw) == expected
+
+
+def test_only_models_with_such_defaults_are_checked() -> None:
+    assert needs_check(_Outer)
+    assert not needs_check(_Plain)
+    assert needs_check(SearchBody)  # through sort: list[SearchSort]
+    assert not needs_check(Tags)

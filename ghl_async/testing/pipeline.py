@@ -48,6 +48,7 @@ from ghl_async.testing.mutations import mutate_body, odd_rate_limit_headers
 from ghl_async.testing.oauth import AccessToken
 from ghl_async.testing.oauth_http import SCOPE_DENIED, OAuthEndpoints, authenticate
 from ghl_async.testing.replies import ApiFailure, Reply, validation_messages
+from ghl_async.testing.required import missing_defaults, needs_check
 
 __all__ = ["WEBHOOK_PUBLIC_KEY_PATH", "Pipeline"]
 
@@ -420,11 +421,18 @@ class Pipeline:
         if request.content_type != "application/json" or not raw.strip():
             raw = b"{}"
         try:
-            return decoder.decode(raw)
+            body = decoder.decode(raw)
         except msgspec.ValidationError as err:
             raise ApiFailure(422, validation_messages(err)) from None
         except msgspec.DecodeError as err:
             raise ApiFailure(400, f"Unexpected token in JSON body: {err}") from None
+        kind = type(body)
+        if needs_check(kind):
+            # Our models' defaults are not HighLevel's: a key it requires must be on the wire.
+            missing = missing_defaults(kind, msgspec.json.decode(raw))
+            if missing is not None:
+                raise ApiFailure(422, [missing])
+        return body
 
     @staticmethod
     def _decode_query(
