@@ -243,7 +243,9 @@ async def test_search_filters_sort_and_cursor(api: Api) -> None:
         walked.extend(c["id"] for c in page["contacts"])
         body["searchAfter"] = page["contacts"][-1]["searchAfter"]
     assert walked == full
-    by_date = await ids_for(sort=[{"field": "dateOfBirth"}, {"field": "dnd", "direction": "desc"}])
+    by_date = await ids_for(
+        sort=[{"field": "dateOfBirth", "direction": "asc"}, {"field": "dnd", "direction": "desc"}]
+    )
     assert len(by_date) == 42
 
 
