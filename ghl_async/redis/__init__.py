@@ -44,6 +44,7 @@ from ghl_async.redis._keys import DEFAULT_PREFIX, RedisKeys
 
 if TYPE_CHECKING:
     from ghl_async.redis._client import connect
+    from ghl_async.redis.budget import RedisRateBudget
     from ghl_async.redis.lease import DEFAULT_LEASE, DEFAULT_WAIT, RedisLease
     from ghl_async.redis.seen import RedisSeenStore
     from ghl_async.redis.tokens import RedisTokenStore
@@ -57,6 +58,7 @@ __all__ = [
     "RedisKeys",
     "RedisLease",
     "RedisMissingError",
+    "RedisRateBudget",
     "RedisSeenStore",
     "RedisTokenStore",
     "connect",
@@ -68,6 +70,7 @@ _HOMES = {
     "DEFAULT_LEASE": "ghl_async.redis.lease",
     "DEFAULT_WAIT": "ghl_async.redis.lease",
     "RedisLease": "ghl_async.redis.lease",
+    "RedisRateBudget": "ghl_async.redis.budget",
     "RedisSeenStore": "ghl_async.redis.seen",
     "RedisTokenStore": "ghl_async.redis.tokens",
     "connect": "ghl_async.redis._client",
