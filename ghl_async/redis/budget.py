@@ -31,6 +31,7 @@ assumes it is alone, and the pipeline's 429 handling covers the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import math
@@ -45,7 +46,7 @@ from ghl_async.errors import ConfigError
 from ghl_async.ratelimit import RateLimit, header_count, server_rule, windows_for
 from ghl_async.redis._client import DEFAULT_MAX_CONNECTIONS, RedisUser, connect, require_redis
 from ghl_async.redis._keys import DEFAULT_PREFIX, RedisKeys
-from ghl_async.redis._window import ADMITTED, REFUSED, SCRIPT, Call, Reply, Window, WindowModel
+from ghl_async.redis._window import REFUSED, RETRY, SCRIPT, Call, Reply, Window, WindowModel
 
 require_redis()
 
@@ -124,6 +125,7 @@ class RedisRateBudget(RedisUser):
         self._down_until = 0.0
         self._down = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self.round_trips = 0  # script calls sent, for figures
 
     @classmethod
     def from_url(
@@ -210,6 +212,7 @@ class RedisRateBudget(RedisUser):
             RedisError, OSError, TimeoutError, ValueError: Redis could not be used (the caller
                 marks the outage with :meth:`went_down`).
         """
+        self.round_trips += 1
         raw = await asyncio.wait_for(
             self._script(keys=[name], args=call.argv()), timeout=self.timeout
         )
@@ -256,7 +259,9 @@ class RedisBucket:
         "_observed",
         "_open",
         "_pause",
+        "_queue",
         "_recheck",
+        "_released",
         "_releases",
         "_server",
         "_windows",
@@ -283,6 +288,8 @@ class RedisBucket:
         self._observed: tuple[int, int, float, float] | None = None
         self._carry = 0
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._queue = asyncio.Lock()  # FIFO among this process's callers while the window is full
+        self._released: asyncio.Future[None] | None = None  # set when one of ours ends
         self._local = WindowModel()
         self._max_raw: str | None = None
         self._interval_raw: str | None = None
@@ -304,44 +311,76 @@ class RedisBucket:
         A wait the server imposed (429 pause, the server's window) longer than ``max_wait`` is
         not taken: nothing is acquired and that wait is returned at once.
         """
+        if not self._queue.locked():
+            # While the window has room, callers ask in parallel: one round trip each.
+            slot, reply = await self._ask(max_wait)
+            if reply.status != RETRY:
+                return await self._settle(slot, reply)
+        # The window is full: callers of this process queue here and one of them asks, so a
+        # full window costs one poller per process, not one per waiting request.
+        async with self._queue:
+            polls = 0
+            while True:
+                slot, reply = await self._ask(max_wait)
+                if reply.status != RETRY:
+                    break
+                await self._poll(reply.wait, polls)
+                polls += 1
+        return await self._settle(slot, reply)
+
+    async def _ask(self, max_wait: float) -> tuple[str, Reply]:
+        """One script call (or a step of the local model during an outage)."""
         budget = self._budget
-        polls = 0
         while True:
             if budget.outage():
                 slot = "L" + budget.slot_id()
-                reply = self._local.step(self._local_call(slot, max_wait), _now() * 1000)
-            else:
-                slot = budget.slot_id()
-                call = self._call(slot, max_wait)
-                try:
-                    reply = await budget.run(self.name, call)
-                except asyncio.CancelledError:
-                    self._give_back(call)
-                    self._drops.append(slot)  # it may have been admitted
-                    raise
-                except _FAILURES as err:
-                    self._give_back(call)
-                    budget.went_down(err)
-                    continue
-                self.members = max(reply.members, 1)
-            wait = reply.wait
-            if reply.status == REFUSED:
-                return wait
-            if reply.status == ADMITTED:
-                if wait > 0:
-                    if wait >= _LOG_WAIT:
-                        log.info("shared rate limit of %s: waiting %.1f s", self.key, wait)
-                    try:
-                        await asyncio.sleep(wait)
-                    except asyncio.CancelledError:
-                        self._give_up(slot)
-                        raise
-                self._open.append(slot)
-                return None
-            # The slot needed is open in some process: its answer will tell when it frees.
-            pause = max(wait, min(_POLL_FIRST * 2**polls, _POLL_MAX, self._keep / 10_000))
-            polls += 1
-            await asyncio.sleep(pause)
+                return slot, self._local.step(self._local_call(slot, max_wait), _now() * 1000)
+            slot = budget.slot_id()
+            call = self._call(slot, max_wait)
+            try:
+                reply = await budget.run(self.name, call)
+            except asyncio.CancelledError:
+                self._give_back(call)
+                self._drops.append(slot)  # it may have been admitted
+                raise
+            except _FAILURES as err:
+                self._give_back(call)
+                budget.went_down(err)
+                continue
+            self.members = max(reply.members, 1)
+            return slot, reply
+
+    async def _settle(self, slot: str, reply: Reply) -> float | None:
+        wait = reply.wait
+        if reply.status == REFUSED:
+            return wait
+        if wait > 0:
+            if wait >= _LOG_WAIT:
+                log.info("shared rate limit of %s: waiting %.1f s", self.key, wait)
+            try:
+                await asyncio.sleep(wait)
+            except asyncio.CancelledError:
+                self._give_up(slot)
+                raise
+        self._open.append(slot)
+        return None
+
+    async def _poll(self, wait: float, polls: int) -> None:
+        """Sleep before asking again: the slot needed is open (in flight, or not yet reported).
+
+        ``wait`` is when it can free at the earliest. When that moment has passed, the request
+        is still in flight somewhere: ask again when one of ours ends (its answer goes with the
+        next call) or after a backoff, whichever comes first.
+        """
+        if wait > 0:
+            await asyncio.sleep(wait)
+            return
+        released = self._released
+        if released is None or released.done():
+            released = self._released = asyncio.get_running_loop().create_future()
+        backoff = min(_POLL_FIRST * 2**polls, _POLL_MAX, self._keep / 10_000)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(released), backoff)
 
     def release(self, headers: Mapping[str, str] | None = None) -> None:
         """The request of one :meth:`acquire` finished (answered or failed) just now."""
@@ -353,6 +392,9 @@ class RedisBucket:
             else:
                 self._releases.append((slot, now))
                 self._schedule()
+            released, self._released = self._released, None
+            if released is not None and not released.done():
+                released.set_result(None)
         if headers is not None:
             remaining = headers.get("X-RateLimit-Remaining")
             if remaining is not None:
@@ -513,5 +555,14 @@ def _check(rule: RateLimit | None, hold: float, timeout: float, retry_interval: 
     if rule is not None and not isinstance(rule, RateLimit):
         raise ConfigError(f"rule must be a ghl_async.RateLimit, not {rule!r}")
     for name, value in (("hold", hold), ("timeout", timeout), ("retry_interval", retry_interval)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ConfigError(f"{name} must be a positive number of seconds, not {value!r}")
+        positive_seconds(name, value)
+
+
+def positive_seconds(name: str, value: object) -> None:
+    """Check that a setting is a positive number of seconds.
+
+    Raises:
+        ConfigError: it is not.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, not {value!r}")
