@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -32,12 +33,22 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import msgspec
+import redis.asyncio
 from aiohttp import web
+
+from ghl_async import Client, OAuthApp, RateLimit
+from ghl_async.auth import AiohttpTokenTransport
+from ghl_async.mapping import ContactMapping
+from ghl_async.redis import RedisKeys, RedisRateBudget, RedisTokenStore
+from ghl_async.redis.jobs import GROUP, RedisImport
+from ghl_async.testing import FakeHighLevel
+from ghl_async.tokenstore import Token
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -65,7 +76,7 @@ class ScaleRun:
 
     @property
     def records(self) -> int:
-        return self.workers and self.locations * self.per_location
+        return self.locations * self.per_location
 
     def describe(self) -> str:
         kill = ", one killed with SIGKILL mid-run" if self.kill else ""
@@ -92,10 +103,6 @@ QUICK_RUNS = (
 
 
 async def _worker(args: argparse.Namespace) -> int:
-    from ghl_async import Client, OAuthApp, RateLimit
-    from ghl_async.redis import RedisRateBudget, RedisTokenStore
-    from ghl_async.redis.jobs import RedisImport
-
     budget = RedisRateBudget.from_url(args.redis, RateLimit(args.requests, args.period),
                                       prefix=args.prefix, hold=args.hold)
     store = RedisTokenStore.from_url(args.redis, prefix=args.prefix, lease=args.token_lease)
@@ -133,20 +140,12 @@ class _UpsertCounter:
                          ) -> web.StreamResponse:
         email = None
         if request.method == "POST" and request.path == "/contacts/upsert":
-            with _suppress():
+            with contextlib.suppress(msgspec.DecodeError, AttributeError):  # not an object
                 email = msgspec.json.decode(await request.read()).get("email")
         response = await handler(request)
         if email and 200 <= response.status < 300:
             self.applied[str(email).lower()] += 1
         return response
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return exc[0] is not None and issubclass(exc[0], Exception)  # type: ignore[arg-type]
 
 
 def rate_fraction(stamps: dict[str, list[float]], requests: int, period: float) -> float:
@@ -217,8 +216,6 @@ async def _kill_outside_refresh(proc: asyncio.subprocess.Process, redis: Any,
     Stopped with SIGSTOP first: if no lease key exists while it is frozen, it is not inside a
     refresh. Returns how many tries it took.
     """
-    from ghl_async.redis import RedisKeys
-
     pattern = RedisKeys(prefix).lock("*")
     for tries in range(1, 1000):
         proc.send_signal(signal.SIGSTOP)
@@ -234,15 +231,6 @@ async def _kill_outside_refresh(proc: asyncio.subprocess.Process, redis: Any,
 
 async def run_one(run: ScaleRun, redis_url: str) -> dict[str, Any]:
     """Run one scenario; return its figures (see the module docstring)."""
-    import redis.asyncio
-
-    from ghl_async import OAuthApp
-    from ghl_async.mapping import ContactMapping
-    from ghl_async.redis import RedisTokenStore
-    from ghl_async.redis.jobs import GROUP, RedisImport
-    from ghl_async.testing import FakeHighLevel
-    from ghl_async.tokenstore import Token
-
     prefix = f"ghlbench:{uuid.uuid4().hex[:12]}:"
     client = redis.asyncio.Redis.from_url(redis_url)
     counter = _UpsertCounter()
@@ -266,7 +254,9 @@ async def run_one(run: ScaleRun, redis_url: str) -> dict[str, Any]:
         name = f"scale-{uuid.uuid4().hex[:8]}"
         job = RedisImport(client, name, prefix=prefix, lease=run.lease)
         procs = await _start_workers(run, fake, redis_url, prefix, name)
-        submitted = await job.submit(records, mapping, location_column="location")
+        # The whole input up front (the workers start after it): a backlog as large as it.
+        submitted = await job.submit(records, mapping, location_column="location",
+                                     backlog=len(records) + 1)
         started = time.perf_counter()
         for proc in procs:
             assert proc.stdin is not None
@@ -275,7 +265,7 @@ async def run_one(run: ScaleRun, redis_url: str) -> dict[str, Any]:
         victim_keys: set[str] = set()
         kill_tries = 0
         if run.kill:
-            while (await job.state()).done < run.kill_at * run.records:
+            while (await job.state()).done < run.kill_at * run.records:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             kill_tries = await _kill_outside_refresh(procs[0], client, prefix)
             # What the victim had in hand: those records may be sent twice, counted once.
@@ -298,8 +288,6 @@ async def run_one(run: ScaleRun, redis_url: str) -> dict[str, Any]:
                             "stderr": err.decode()[-1000:]})
         # No token lost: every location's stored pair still refreshes.
         app = OAuthApp(client_id=fake.client_id, client_secret=fake.client_secret, store=store)
-        from ghl_async.auth import AiohttpTokenTransport
-        import aiohttp
         lost = 0
         async with aiohttp.ClientSession() as http:
             app.bind(AiohttpTokenTransport(http, base_url=fake.base_url))
@@ -315,8 +303,6 @@ async def run_one(run: ScaleRun, redis_url: str) -> dict[str, Any]:
         for rec in log:
             if rec.operation == "contacts.upsert" and rec.status != 429 and rec.location_id:
                 stamps.setdefault(rec.location_id, []).append(rec.timestamp)
-        if os.environ.get("SCALE_DUMP"):
-            Path(os.environ["SCALE_DUMP"]).write_text(json.dumps(stamps))
         wanted = {r["email"] for r in records}
         applied = counter.applied
         twice = {k for k, n in applied.items() if n > 1}
@@ -444,13 +430,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     if args.command == "worker":
-        if os.environ.get("SCALE_PROFILE"):
-            import cProfile
-
-            with cProfile.Profile() as prof:
-                code = asyncio.run(_worker(args))
-            prof.dump_stats(os.environ["SCALE_PROFILE"] + f".{args.consumer}")
-            return code
         return asyncio.run(_worker(args))
     runs = QUICK_RUNS if args.quick else FULL_RUNS
     if args.only:
@@ -466,8 +445,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["FULL_RUNS", "QUICK_RUNS", "ScaleRun", "checks", "main", "rate_fraction",
-           "run_one", "scenario"]
-_ = replace
+           "run_one", "scenario", "turnover"]
 
 if __name__ == "__main__":
     sys.exit(main())

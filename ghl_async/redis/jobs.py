@@ -824,12 +824,14 @@ class _Worker:
             else:
                 self.report.updated += 1
             outcome: str | None = item.digest
-        elif r.failed:
+        elif r.failed and r.stopped is None:
             failure = r.failed[-1]
             await self._write(item, "failed", failure, r.requests, ack)
             self.report.failed.append(failure)
             outcome = last or ""
         else:
+            # No outcome, e.g. refused because the daily quota is spent: the entry stays
+            # unacknowledged and a rerun sends the record.
             outcome = None
         if r.stopped is not None:
             self.stopping = True
