@@ -54,7 +54,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import logging
 import os
 import socket
 import time
@@ -95,8 +94,6 @@ __all__ = [
     "Submitted",
     "default_job_name",
 ]
-
-log = logging.getLogger("ghl_async.redis")
 
 DEFAULT_CLAIM_LEASE: Final = 30.0
 """Seconds a worker's claim on an entry lasts without renewal (renewed every third of it)."""
