@@ -329,3 +329,16 @@ async def test_from_url_owns_its_client(redis_url: str, redis_prefix: str) -> No
         assert repr(job) == f"RedisImport('x', prefix={redis_prefix!r})"
         assert (await job.state()).state == "new"
 
+
+
+async def test_a_worker_that_arrives_before_the_stream_waits_for_it(
+    fake: FakeHighLevel, job: RedisImport, redis_url: str
+) -> None:
+    # The submit has started the run (state "enqueuing") but not yet created the stream.
+    await job.client.hset(job.keys.job("leads", "meta"), mapping={"state": "enqueuing"})
+    working = asyncio.ensure_future(work(fake, job, redis_url, workers=1))
+    await asyncio.sleep(0.3)
+    assert not working.done()
+    await job.stop("by hand")
+    (share,) = await working
+    assert share.total == 0

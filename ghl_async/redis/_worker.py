@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
+from redis.exceptions import ResponseError
+
 from ghl_async.bulk._report import Progress, RecordFailure, SyncReport
 from ghl_async.bulk._sync import BULK_CHUNK, _Run
 from ghl_async.client import Client
@@ -130,14 +132,18 @@ class ImportWorker:
     async def _claim(self, count: int) -> list[tuple[str, bytes]]:
         """Take over entries a dead worker held longer than the lease."""
         job = self.job
-        reply = await job.client.xautoclaim(
-            job._key("queue"),
-            GROUP,
-            self.consumer,
-            min_idle_time=int(job.lease * 1000),
-            start_id=self.cursor,
-            count=count,
-        )
+        try:
+            reply = await job.client.xautoclaim(
+                job._key("queue"),
+                GROUP,
+                self.consumer,
+                min_idle_time=int(job.lease * 1000),
+                start_id=self.cursor,
+                count=count,
+            )
+        except ResponseError as err:
+            _no_group_yet(err)
+            return []
         self.cursor = _text_one(reply[0])
         claimed = _entries(cast("Sequence[_RawEntry | None]", reply[1]))
         if claimed:
@@ -148,13 +154,19 @@ class ImportWorker:
 
     async def _read(self, count: int, *, block: bool) -> list[tuple[str, bytes]]:
         job = self.job
-        reply = await job.client.xreadgroup(
-            GROUP,
-            self.consumer,
-            {job._key("queue"): ">"},
-            count=count,
-            block=_BLOCK_MS if block else None,
-        )
+        try:
+            reply = await job.client.xreadgroup(
+                GROUP,
+                self.consumer,
+                {job._key("queue"): ">"},
+                count=count,
+                block=_BLOCK_MS if block else None,
+            )
+        except ResponseError as err:
+            _no_group_yet(err)
+            if block:
+                await asyncio.sleep(_BLOCK_MS / 1000)  # wait as a block would have
+            return []
         if not reply:
             return []
         # RESP2: [[stream, [(id, fields), ...]]]
@@ -346,6 +358,12 @@ class ImportWorker:
                 elapsed=r.elapsed,
             )
         )
+
+
+def _no_group_yet(err: ResponseError) -> None:
+    """Swallow NOGROUP: a submit is between starting a run and creating the stream's group."""
+    if "NOGROUP" not in str(err):
+        raise err
 
 
 _RawEntry = tuple[bytes, dict[bytes, bytes]]

@@ -311,15 +311,20 @@ class RedisBucket:
         A wait the server imposed (429 pause, the server's window) longer than ``max_wait`` is
         not taken: nothing is acquired and that wait is returned at once.
         """
+        first: Reply | None = None
         if not self._queue.locked():
             # While the window has room, callers ask in parallel: one round trip each.
-            slot, reply = await self._ask(max_wait)
-            if reply.status != RETRY:
-                return await self._settle(slot, reply)
+            slot, first = await self._ask(max_wait)
+            if first.status != RETRY:
+                return await self._settle(slot, first)
         # The window is full: callers of this process queue here and one of them asks, so a
         # full window costs one poller per process, not one per waiting request.
+        at_once = not self._queue.locked()
         async with self._queue:
             polls = 0
+            if first is not None and at_once:
+                await self._poll(first.wait, polls)  # no one asked since: the answer holds
+                polls += 1
             while True:
                 slot, reply = await self._ask(max_wait)
                 if reply.status != RETRY:
