@@ -106,7 +106,7 @@ async def check_redis_stores() -> None:
 async def check_redis_scale_out() -> None:
     from ghl_async.bulk import SyncReport
     from ghl_async.mapping import ContactMapping
-    from ghl_async.ratelimit import RateBudget, RateBucket
+    from ghl_async.ratelimit import RateBucket, RateBudget
     from ghl_async.redis import RedisImport, RedisRateBudget
     from ghl_async.redis.jobs import JobState, Submitted
 

@@ -72,8 +72,10 @@ DEFAULT_TIMEOUT: Final = 2.0
 """Seconds a script call may take before Redis counts as unreachable."""
 DEFAULT_RETRY_INTERVAL: Final = 1.0
 """Seconds between attempts to reach Redis again during an outage."""
-FLUSH_DELAY: Final = 0.02
-"""Seconds an answer waits for the next ``acquire`` to carry it before it is sent alone."""
+FLUSH_DELAY: Final = 0.25
+"""Seconds (at most; a quarter of the window if shorter) an answer waits for the next
+``acquire`` to carry it before it is sent alone. Others need it only when the slot could free,
+one window after the request was admitted, so waiting costs no one anything."""
 
 _POLL_FIRST: Final = 0.002
 _POLL_MAX: Final = 0.25
@@ -412,7 +414,7 @@ class RedisBucket:
         if self._pause is None or until > self._pause[0]:
             self._pause = (until, now)
         self._local.step(self._local_flush([], pause=(seconds * 1000, 0.0)), now * 1000)
-        self._schedule()
+        self._schedule(now=True)  # every process should stop now, not after the next request
 
     async def flush_now(self) -> None:
         """Send what is buffered in one script call (errors are logged, not raised)."""
@@ -542,10 +544,14 @@ class RedisBucket:
             pause=pause,
         )
 
-    def _schedule(self) -> None:
+    def _schedule(self, *, now: bool = False) -> None:
+        if now and self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
-            self._flush_handle = loop.call_later(FLUSH_DELAY, self._flush_due)
+            delay = 0.0 if now else min(FLUSH_DELAY, self._keep / 4000)
+            self._flush_handle = loop.call_later(delay, self._flush_due)
 
     def _flush_due(self) -> None:
         self._flush_handle = None
