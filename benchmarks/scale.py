@@ -91,11 +91,12 @@ FULL_RUNS = (
     ScaleRun("4 workers × 10 locations, kill -9", 4, 10, 150, 20, 1.0, 32, 3.0, 1.0, kill=True),
     ScaleRun("1 worker × 50 locations", 1, 50, 300, 10, 1.0, 200, 3.0, 1.0),
 )
+# hold 5 s: on a loaded test machine a request can take seconds; it must keep its slot.
 QUICK_RUNS = (
-    ScaleRun("4 workers × 10 locations", 4, 10, 40, 20, 1.0, 24, 1.5, 0.5),
+    ScaleRun("4 workers × 10 locations", 4, 10, 40, 20, 1.0, 24, 1.5, 0.5, hold=5.0),
     ScaleRun("4 workers × 10 locations, kill -9", 4, 10, 40, 20, 1.0, 24, 1.5, 0.5,
-             kill=True),
-    ScaleRun("1 worker × 50 locations", 1, 50, 12, 5, 1.0, 160, 1.5, 0.5),
+             kill=True, hold=5.0),
+    ScaleRun("1 worker × 50 locations", 1, 50, 12, 5, 1.0, 160, 1.5, 0.5, hold=5.0),
 )
 
 
