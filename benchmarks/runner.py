@@ -370,6 +370,23 @@ async def _run_async(runnable: list[type[Contender]], sizes: Sizes, reps: int, r
     return out
 
 
+def _scale_out(quick: bool) -> dict[str, Any]:
+    """The scale-out scenario (benchmarks/scale.py), when a Redis answers at REDIS_URL."""
+    import redis
+
+    from benchmarks import scale
+
+    url = os.environ.get("REDIS_URL") or scale.DEFAULT_REDIS
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except (redis.RedisError, OSError, ValueError) as err:
+        _say(f"  skipping scale_out: no Redis at REDIS_URL ({type(err).__name__})")
+        return {"description": scenarios.describe("scale_out", QUICK if quick else FULL),
+                "skipped": "no Redis answered at REDIS_URL (default redis://127.0.0.1:6379/0)",
+                "results": {}}
+    return scale.scenario(quick, url, _say)
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks",
                                 description="Compare ghl_async with other HighLevel clients "
@@ -414,11 +431,15 @@ def main(argv: list[str] | None = None) -> int:
     with ServerProcess(Rule(sizes.rule_max, sizes.rule_interval_ms)) as server:
         _say(f"server pid {server.pid} on {server.url('open')} (open) and "
              f"{server.url('limited')} (rate-limited)")
+        # (scale_out runs its own FakeHighLevel, after this server is gone)
         if "server_capacity" in wanted:
             _say("server_capacity")
             out["server_capacity"] = _capacity(sizes, server)
         out.update(asyncio.run(_run_async(runnable, sizes, reps, args.ref_reps,
                                           args.ref_timeout, wanted, server)))
+    if "scale_out" in wanted:
+        _say("scale_out")
+        out["scale_out"] = _scale_out(args.quick)
     result: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "reps": reps,
@@ -435,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     result["targets"] = report.targets(result)
     stem = "quick" if args.quick else ("latest" if not args.only and not args.contender
                                        else "partial")
+    if not args.quick and args.only == ["scale_out"]:
+        stem = "scale_out"  # its own file: it needs Redis and is run on its own
     md_path, json_path = report.write(result, args.out, stem)
     _say("")
     _say(report.markdown(result))

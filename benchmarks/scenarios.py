@@ -57,7 +57,7 @@ QUICK = Sizes(
 # The four throughput scenarios: (name, description template, request count).
 THROUGHPUT = ("get_sequential", "get_concurrent", "walk_business", "post_concurrent")
 ALL_SCENARIOS = (*THROUGHPUT, "decode_page", "memory_walk", "rate_limited_sync",
-                 "server_capacity")
+                 "server_capacity", "scale_out")
 
 
 def describe(name: str, s: Sizes) -> str:
@@ -81,6 +81,8 @@ def describe(name: str, s: Sizes) -> str:
                              f"run, {s.rate_limited_runs} run(s)",
         "server_capacity": f"baseline client, {s.capacity_requests:,} GETs at concurrency "
                            f"{s.concurrency} from 1 vs 2 load processes",
+        "scale_out": "worker processes sharing one import, the rate budget and OAuth tokens on "
+                     "Redis, against FakeHighLevel (benchmarks/scale.py)",
     }[name]
 
 

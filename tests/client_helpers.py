@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from ghl_async import Auth, Client, RateLimit, StaticToken
+from ghl_async.ratelimit import RateBudget
 from ghl_async.testing import FakeHighLevel
 
 # Near-zero backoff: retries keep their logic, tests lose the waiting.
@@ -22,7 +23,7 @@ def make_client(
     auth: Auth | None = None,
     location_id: str | None = None,
     max_retries: int = 3,
-    rate_limit: RateLimit | None = DEFAULT_RULE,
+    rate_limit: RateLimit | RateBudget | None = DEFAULT_RULE,
     timeout: float | None = None,
 ) -> Client:
     """A client of ``fake``: its private token and default location unless told otherwise."""

@@ -19,8 +19,10 @@ GHL = ("ghl_async-nolimit", "ghl_async-default")
 
 def test_quick_run_reports_every_scenario(tmp_path: Path) -> None:
     # The httpx-based references are left out: they add seconds and test nothing of ours.
+    # scale_out (Redis, worker processes) has its own test: tests/test_redis_scale.py.
+    only = [arg for name in sorted(SCENARIOS) for arg in ("--only", name)]
     cmd = [sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path),
-           "--contender", "baseline", "--contender", GHL[0], "--contender", GHL[1]]
+           "--contender", "baseline", "--contender", GHL[0], "--contender", GHL[1], *only]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
                           check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]

@@ -114,3 +114,24 @@ async def check_redis_stores() -> None:
     async with RedisLease(redis_tokens.client, "app:lock:job", ttl=5.0) as lease:
         assert_type(lease.lost, bool)
     assert_type(await seen.add("webhook-id", 60.0), bool)
+
+
+async def check_redis_scale_out() -> None:
+    from ghl_async.bulk import SyncReport
+    from ghl_async.mapping import ContactMapping
+    from ghl_async.ratelimit import RateBucket, RateBudget
+    from ghl_async.redis import RedisImport, RedisRateBudget
+    from ghl_async.redis.jobs import JobState, Submitted
+
+    budget = RedisRateBudget.from_url("redis://127.0.0.1:6379/0", ghl_async.RateLimit(100, 10))
+    shared: RateBudget = budget  # the protocol, structurally
+    bucket: RateBucket = shared.bucket("location-id")
+    assert_type(await budget.bucket("location-id").acquire(1.0), float | None)
+    bucket.release(None)
+    async with ghl_async.Client(auth=ghl_async.StaticToken("t"), rate_limit=budget) as ghl:
+        job = RedisImport.from_url("redis://127.0.0.1:6379/0", "leads")
+        mapping = ContactMapping(fields={"email": "Email"})
+        assert_type(await job.submit([{"Email": "a@b.c"}], mapping, location_id="x"), Submitted)
+        assert_type(await job.work(ghl, concurrency=4), SyncReport)
+        assert_type(await job.state(), JobState)
+        assert_type(await job.wait(), SyncReport)

@@ -15,7 +15,14 @@
 from ghl_async.bulk._helpers import BulkResult, add_tags, remove_tags, set_business
 from ghl_async.bulk._journal import Journal, JournalEntry, JournalLockedError
 from ghl_async.bulk._report import Progress, RecordFailure, StopReason, SyncReport
-from ghl_async.bulk._sync import DEFAULT_QUOTA_RESERVE, KeySpec, record_key, upsert_contacts
+from ghl_async.bulk._sync import (
+    DEFAULT_QUOTA_RESERVE,
+    KeySpec,
+    Prepared,
+    prepare_record,
+    record_key,
+    upsert_contacts,
+)
 
 __all__ = [
     "DEFAULT_QUOTA_RESERVE",
@@ -24,11 +31,13 @@ __all__ = [
     "JournalEntry",
     "JournalLockedError",
     "KeySpec",
+    "Prepared",
     "Progress",
     "RecordFailure",
     "StopReason",
     "SyncReport",
     "add_tags",
+    "prepare_record",
     "record_key",
     "remove_tags",
     "set_business",

@@ -31,7 +31,14 @@ from ghl_async.errors import (
 from ghl_async.mapping import ContactMapping, MappingError, MapResult, Record, SourceRecord
 from ghl_async.models import UpsertContact
 
-__all__ = ["DEFAULT_QUOTA_RESERVE", "KeySpec", "record_key", "upsert_contacts"]
+__all__ = [
+    "DEFAULT_QUOTA_RESERVE",
+    "KeySpec",
+    "Prepared",
+    "prepare_record",
+    "record_key",
+    "upsert_contacts",
+]
 
 log = logging.getLogger("ghl_async.bulk")
 
@@ -115,6 +122,49 @@ class _KeyLocks:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A record mapped to its upsert body, with its identity and the body's hash."""
+
+    key: str
+    body: UpsertContact
+    digest: str
+    line: int | None
+
+
+def prepare_record(
+    mapping: ContactMapping, spec: KeySpec, record: Record, index: int, location: str
+) -> Prepared | RecordFailure:
+    """Map one record and name it: its upsert body, key and hash, or why it cannot be sent.
+
+    Raises:
+        ConfigError: no location id here nor on the mapping.
+    """
+    line = record.line if isinstance(record, SourceRecord) else None
+    try:
+        result = mapping.map(record, index=index, location_id=location)
+    except ConfigError:
+        raise
+    except Exception as err:  # one record's surprise must not end the run
+        reason = f"unexpected {type(err).__name__}: {err}"
+        result = MapResult(index, None, (MappingError(index, "input", reason),), line)
+    try:
+        key: str | None = record_key(spec, record, result.contact)
+    except Exception as err:  # blank key columns, a key function that raised
+        if result.contact is not None:
+            reason = (
+                str(err)
+                if isinstance(err, ValueError)
+                else (f"the key function raised {type(err).__name__}: {err}")
+            )
+            return RecordFailure(index, None, "mapping", reason, line=line)
+        key = None  # the mapping's reasons say more than the missing key
+    if result.contact is None:
+        return mapping_failure(result, key)
+    assert key is not None
+    return Prepared(key, result.contact, body_hash(result.contact), line)
 
 
 class _Run:
@@ -231,32 +281,11 @@ class _Run:
     async def process(self, index: int, record: Record) -> None:
         report = self.report
         report.total += 1
-        line = record.line if isinstance(record, SourceRecord) else None
-        try:
-            result = self.mapping.map(record, index=index, location_id=self.location)
-        except ConfigError:
-            raise
-        except Exception as err:  # one record's surprise must not end the run
-            reason = f"unexpected {type(err).__name__}: {err}"
-            result = MapResult(index, None, (MappingError(index, "input", reason),), line)
-        try:
-            key: str | None = record_key(self.key, record, result.contact)
-        except Exception as err:  # blank key columns, a key function that raised
-            if result.contact is not None:
-                reason = (
-                    str(err)
-                    if isinstance(err, ValueError)
-                    else (f"the key function raised {type(err).__name__}: {err}")
-                )
-                self.fail(RecordFailure(index, None, "mapping", reason, line=line))
-                return
-            key = None  # the mapping's reasons say more than the missing key
-        if result.contact is None:
-            self.fail(mapping_failure(result, key))
+        prepared = prepare_record(self.mapping, self.key, record, index, self.location)
+        if isinstance(prepared, RecordFailure):
+            self.fail(prepared)
             return
-        assert key is not None
-        body = result.contact
-        digest = body_hash(body)
+        key, body, digest, line = prepared.key, prepared.body, prepared.digest, prepared.line
         async with self.locks(key):
             # Decided under the key's lock: an earlier row with this key may change what the
             # contact last received.

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from ghl_async import defaults, routes
-from ghl_async.auth import AiohttpTokenTransport, FileTokenStore, Token
+from ghl_async.auth import AiohttpTokenTransport, OAuthApp, Token
 from ghl_async.bulk import (
     DEFAULT_QUOTA_RESERVE,
     Journal,
@@ -28,7 +28,7 @@ from ghl_async.bulk import (
     upsert_contacts,
 )
 from ghl_async.bulk._report import mapping_failure
-from ghl_async.cli import settings
+from ghl_async.cli import settings, shared
 from ghl_async.cli.inputs import body_from, parse_rate
 from ghl_async.cli.loopback import RedirectCatcher
 from ghl_async.cli.output import ExitCode, OutputFormat, emit
@@ -80,7 +80,7 @@ _CONTACT_COLUMNS = ["id", "firstName", "lastName", "email", "phone", "tags"]
 def _with_client(work: Callable[[Context, Client], Awaitable[ExitCode]]) -> Handler:
     async def run(ctx: Context) -> ExitCode:
         settings.apply_profile(ctx.args)
-        async with settings.make_client(ctx.args) as ghl:
+        async with settings.open_client(ctx.args) as ghl:
             return await work(ctx, ghl)
 
     return run
@@ -219,6 +219,7 @@ async def _contact_import(ctx: Context) -> ExitCode:
     args = ctx.args
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1")
+    shared.check_shared_options(args)
     key: str | list[str] = "contact"
     if args.key:
         key = "hash" if args.key == "hash" else [c.strip() for c in args.key.split(",")]
@@ -231,9 +232,22 @@ async def _contact_import(ctx: Context) -> ExitCode:
         if not keys.ok:
             raise ConfigError(keys.explain(source.name))
         key = [keys.found[column] for column in key]
+    if args.location_column is not None:
+        located = check_columns(
+            {args.location_column: ("--location-column",)},
+            source.columns,
+            match="loose" if args.loose_columns else mapping.match_columns,
+        )
+        if not located.ok:
+            raise ConfigError(located.explain(source.name))
+        args.location_column = located.found[args.location_column]
     if args.dry_run:
         report = _dry_run(ctx, mapping, source)
         return _report_out(ctx, report, {**extra, **_rejects(ctx, source, report)})
+    if args.redis:
+        report, more, code = await shared.run_shared_import(ctx, source, mapping, key)
+        exit_code = _report_out(ctx, report, {**extra, **more, **_rejects(ctx, source, report)})
+        return exit_code if code is None else code
     journal = None
     if args.journal:
         journal = Journal(
@@ -272,7 +286,7 @@ async def _send(
 
     settings.apply_profile(args)
     reserve = DEFAULT_QUOTA_RESERVE if args.reserve is None else args.reserve
-    async with settings.make_client(args) as ghl:
+    async with settings.open_client(args) as ghl:
         try:
             return await upsert_contacts(
                 ghl,
@@ -381,34 +395,44 @@ async def _auth_login(ctx: Context) -> ExitCode:
     args = ctx.args
     settings.apply_profile(args)
     base_url = args.base_url or defaults.BASE_URL
-    async with RedirectCatcher(port=args.port) as catcher:
-        app = settings.oauth_app(
+    app: OAuthApp | None = None
+    try:
+        async with RedirectCatcher(port=args.port) as catcher:
+            app = settings.oauth_app(
+                args,
+                redirect_uri=args.redirect_uri or catcher.redirect_uri,
+                scopes=args.scope or DEFAULT_SCOPES,
+            )
+            url = app.authorization_url(state=catcher.state)
+            ctx.err.write(
+                f"Open this URL to authorise ghl-async:\n\n  {url}\n\n"
+                f"Waiting for the redirect to {catcher.redirect_uri} ...\n"
+            )
+            ctx.err.flush()
+            if not args.no_browser:
+                with contextlib.suppress(Exception):  # no browser is fine: the URL is printed
+                    webbrowser.open(url)
+            code = await catcher.wait(args.timeout)
+        token = await app.exchange_code(code, base_url=base_url)
+        settings.save_profile(
             args,
-            redirect_uri=args.redirect_uri or catcher.redirect_uri,
-            scopes=args.scope or DEFAULT_SCOPES,
+            settings.Profile(
+                location_id=token.location_id or args.location_id,
+                base_url=None if base_url == defaults.BASE_URL else base_url,
+                client_id=args.client_id,
+                chooser_url=None if app.chooser_url == defaults.CHOOSER_URL else app.chooser_url,
+            ),
         )
-        url = app.authorization_url(state=catcher.state)
-        ctx.err.write(
-            f"Open this URL to authorise ghl-async:\n\n  {url}\n\n"
-            f"Waiting for the redirect to {catcher.redirect_uri} ...\n"
-        )
-        ctx.err.flush()
-        if not args.no_browser:
-            with contextlib.suppress(Exception):  # no browser is fine: the URL is printed
-                webbrowser.open(url)
-        code = await catcher.wait(args.timeout)
-    token = await app.exchange_code(code, base_url=base_url)
-    settings.save_profile(
-        args,
-        settings.Profile(
-            location_id=token.location_id or args.location_id,
-            base_url=None if base_url == defaults.BASE_URL else base_url,
-            client_id=args.client_id,
-            chooser_url=None if app.chooser_url == defaults.CHOOSER_URL else app.chooser_url,
-        ),
-    )
-    ctx.emit({"logged_in": True, **_token_view(token, settings.store_path(args))})
-    return ExitCode.OK
+        ctx.emit({"logged_in": True, **_token_view(token, _store_name(args))})
+        return ExitCode.OK
+    finally:
+        if app is not None:
+            await settings.close_store(app.store)
+
+
+def _store_name(args: argparse.Namespace) -> object:
+    """Where the tokens are, for humans: the token file, or Redis (never its URL: a password)."""
+    return f"redis ({settings.redis_prefix(args)})" if args.redis else settings.store_path(args)
 
 
 def _key(args: argparse.Namespace) -> str:
@@ -421,13 +445,16 @@ async def _auth_refresh(ctx: Context) -> ExitCode:
     args = ctx.args
     settings.apply_profile(args)
     app = settings.oauth_app(args)
-    async with aiohttp.ClientSession() as http:
-        app.bind(AiohttpTokenTransport(http, base_url=args.base_url or defaults.BASE_URL))
-        _key(args)
-        old = await app.token(args.location_id)
-        await app.invalidate(args.location_id, old.access_token)
-        fresh = await app.token(args.location_id)
-    ctx.emit({"refreshed": True, **_token_view(fresh, settings.store_path(args))})
+    try:
+        async with aiohttp.ClientSession() as http:
+            app.bind(AiohttpTokenTransport(http, base_url=args.base_url or defaults.BASE_URL))
+            _key(args)
+            old = await app.token(args.location_id)
+            await app.invalidate(args.location_id, old.access_token)
+            fresh = await app.token(args.location_id)
+    finally:
+        await settings.close_store(app.store)
+    ctx.emit({"refreshed": True, **_token_view(fresh, _store_name(args))})
     return ExitCode.OK
 
 
@@ -438,8 +465,12 @@ async def _auth_status(ctx: Context) -> ExitCode:
         ctx.emit({"source": source, "token": "set (not shown)", "location_id": args.location_id})
         return ExitCode.OK
     settings.apply_profile(args)
-    path = settings.store_path(args)
-    token = await FileTokenStore(path).load(_key(args)) if args.location_id else None
+    path = _store_name(args)
+    store = settings.token_store(args)
+    try:
+        token = await store.load(_key(args)) if args.location_id else None
+    finally:
+        await settings.close_store(store)
     if token is None:
         ctx.emit({"source": "token store", "path": str(path), "logged_in": False})
         return ExitCode.AUTH
@@ -450,7 +481,11 @@ async def _auth_status(ctx: Context) -> ExitCode:
 async def _auth_logout(ctx: Context) -> ExitCode:
     args = ctx.args
     settings.apply_profile(args)
-    await FileTokenStore(settings.store_path(args)).delete(_key(args))
+    store = settings.token_store(args)
+    try:
+        await store.delete(_key(args))
+    finally:
+        await settings.close_store(store)
     settings.profile_path(args).unlink(missing_ok=True)
     ctx.emit({"logged_out": True, "location_id": args.location_id})
     return ExitCode.OK
@@ -493,4 +528,5 @@ HANDLERS: dict[tuple[str, str | None], Handler] = {
     ("auth", "status"): _auth_status,
     ("auth", "logout"): _auth_logout,
     ("demo", None): _demo,
+    ("worker", None): shared.worker,
 }

@@ -20,6 +20,8 @@ ENV = {
     "token_store": "GHL_TOKEN_STORE",
     "chooser_url": "GHL_CHOOSER_URL",
     "rate_limit": "GHL_RATE_LIMIT",
+    "redis": "GHL_REDIS_URL",
+    "redis_prefix": "GHL_REDIS_PREFIX",
 }
 
 _EPILOG = """\
@@ -27,6 +29,9 @@ credentials, first found wins: flags, then environment variables GHL_TOKEN (a Pr
 Integration or access token), GHL_LOCATION_ID, GHL_BASE_URL, GHL_CLIENT_ID, GHL_CLIENT_SECRET,
 GHL_TOKEN_STORE, then the token store written by `ghl-async auth login`. Secrets are never
 printed; prefer environment variables to flags, which other users can see in `ps`.
+With --redis URL [GHL_REDIS_URL] (needs ghl-async[redis]), OAuth tokens and each location's
+rate budget are shared through Redis with every other process using it, and `contacts import`
+is shared by workers (`ghl-async worker` joins from other machines).
 
 exit codes:
 """ + "\n".join(
@@ -62,6 +67,16 @@ def _common() -> argparse.ArgumentParser:
         "--rate-limit",
         metavar="N/SECONDS",
         help="the burst rule to keep to [GHL_RATE_LIMIT; default 100/10, HighLevel's]",
+    )
+    group.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share tokens, rate budgets and imports through this Redis [GHL_REDIS_URL]",
+    )
+    group.add_argument(
+        "--redis-prefix",
+        metavar="PREFIX",
+        help="key prefix in Redis, one per app [GHL_REDIS_PREFIX; default ghl:]",
     )
     group.add_argument(
         "--retries",
@@ -240,6 +255,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="stop when the daily quota left falls to this many requests",
     )
+    dist = imp.add_argument_group("shared import (with --redis)")
+    dist.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes to start here (default 1; 0: only workers started elsewhere "
+        "with `ghl-async worker`)",
+    )
+    dist.add_argument(
+        "--job",
+        metavar="NAME",
+        help="the import's name in Redis (default: from the file's path and the mapping); "
+        "rerun with the same name to resume",
+    )
+    dist.add_argument(
+        "--location-column",
+        metavar="COLUMN",
+        help="each record's location id is in this column (one import, many locations)",
+    )
     imp.add_argument(
         "--dry-run",
         action="store_true",
@@ -277,6 +312,29 @@ def build_parser() -> argparse.ArgumentParser:
     note_delete = leaf(n, "delete", "delete a note")
     note_delete.add_argument("contact_id")
     note_delete.add_argument("note_id")
+
+    # -- worker ----------------------------------------------------------------------------
+    worker = commands.add_parser(
+        "worker",
+        help="work on the shared imports in Redis (`contacts import --redis`) until done",
+        description="Join the imports submitted with `ghl-async contacts import --redis URL` "
+        "from this machine: upsert their records until every record has its outcome. Needs "
+        "--redis (GHL_REDIS_URL) and the same credentials as the import. Prints this "
+        "worker's share as JSON.",
+        parents=[common],
+        formatter_class=_Formatter,
+    )
+    worker.add_argument(
+        "--job", metavar="NAME", help="this import only (default: every unfinished one)"
+    )
+    worker.add_argument("--concurrency", type=int, default=8, help="records in flight (default 8)")
+    worker.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="wait this long for an import to be submitted (default 30)",
+    )
 
     # -- fake, demo ------------------------------------------------------------------------
     fake = commands.add_parser(

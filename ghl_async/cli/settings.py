@@ -9,7 +9,9 @@ CLI) or nothing else at all with a static token.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import msgspec
@@ -19,9 +21,19 @@ from ghl_async.auth import Auth, FileTokenStore, OAuthApp, StaticToken
 from ghl_async.cli.inputs import parse_rate
 from ghl_async.client import Client
 from ghl_async.errors import ConfigError
-from ghl_async.ratelimit import RateLimit
+from ghl_async.ratelimit import RateBudget, RateLimit
+from ghl_async.tokenstore import TokenStore
 
-__all__ = ["MissingCredentials", "Profile", "make_auth", "make_client", "store_path"]
+__all__ = [
+    "MissingCredentials",
+    "Profile",
+    "close_store",
+    "make_auth",
+    "make_client",
+    "open_client",
+    "store_path",
+    "token_store",
+]
 
 
 class MissingCredentials(ConfigError):
@@ -96,17 +108,44 @@ def oauth_app(
             "OAuth needs a client id and secret: set GHL_CLIENT_ID and GHL_CLIENT_SECRET "
             "(or --client-id/--client-secret)"
         )
-    path = store_path(args)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return OAuthApp(
         client_id=args.client_id,
         client_secret=args.client_secret,
-        store=FileTokenStore(path),
+        store=token_store(args),
         redirect_uri=redirect_uri,
         scopes=scopes or (),
         user_type=getattr(args, "user_type", "Location"),
         chooser_url=getattr(args, "chooser_url", None) or defaults.CHOOSER_URL,
     )
+
+
+def token_store(args: argparse.Namespace) -> TokenStore:
+    """Where OAuth tokens live: the Redis of ``--redis`` (shared by every worker), else the
+    token file. Close it with :func:`close_store`.
+
+    Raises:
+        ConfigError: a bad Redis URL, or the ``redis`` extra is missing.
+    """
+    url = getattr(args, "redis", None)
+    if url:
+        from ghl_async.redis import RedisTokenStore
+
+        return RedisTokenStore.from_url(url, prefix=redis_prefix(args))
+    path = store_path(args)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return FileTokenStore(path)
+
+
+async def close_store(store: object) -> None:
+    """Close a store that holds a connection (a Redis store made by :func:`token_store`)."""
+    aclose = getattr(store, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def redis_prefix(args: argparse.Namespace) -> str:
+    """The Redis key prefix: ``--redis-prefix``, ``GHL_REDIS_PREFIX`` or ``ghl:``."""
+    return getattr(args, "redis_prefix", None) or "ghl:"
 
 
 def make_auth(args: argparse.Namespace) -> Auth:
@@ -125,13 +164,38 @@ def make_auth(args: argparse.Namespace) -> Auth:
     )
 
 
-def make_client(args: argparse.Namespace) -> Client:
+def make_client(
+    args: argparse.Namespace, *, auth: Auth | None = None, rate_limit: RateBudget | None = None
+) -> Client:
     """A client for the configured account (not yet opened)."""
     rule = RateLimit() if not args.rate_limit else RateLimit(*parse_rate(args.rate_limit))
     return Client(
-        auth=make_auth(args),
+        auth=make_auth(args) if auth is None else auth,
         location_id=args.location_id,
         base_url=args.base_url or defaults.BASE_URL,
-        rate_limit=rule,
+        rate_limit=rule if rate_limit is None else rate_limit,
         max_retries=defaults.MAX_RETRIES if args.retries is None else args.retries,
     )
+
+
+@contextlib.asynccontextmanager
+async def open_client(args: argparse.Namespace) -> AsyncIterator[Client]:
+    """An open client; with ``--redis``, on the shared rate budget and token store.
+
+    Everything it opened is closed on exit (the budget first sends what it buffered).
+    """
+    if not getattr(args, "redis", None):
+        async with make_client(args) as ghl:
+            yield ghl
+        return
+    from ghl_async.redis import RedisRateBudget
+
+    rule = RateLimit() if not args.rate_limit else RateLimit(*parse_rate(args.rate_limit))
+    async with contextlib.AsyncExitStack() as stack:
+        budget = RedisRateBudget.from_url(args.redis, rule, prefix=redis_prefix(args))
+        stack.push_async_callback(budget.aclose)
+        auth = make_auth(args)
+        if isinstance(auth, OAuthApp):
+            stack.push_async_callback(close_store, auth.store)
+        async with make_client(args, auth=auth, rate_limit=budget) as ghl:
+            yield ghl

@@ -1,4 +1,5 @@
-"""Scale out on Redis: tokens, refresh locks and webhook dedupe shared by processes and machines.
+"""Scale out on Redis: tokens, refresh locks, webhook dedupe, rate budgets and bulk imports shared
+by processes and machines.
 
 Needs the optional ``redis`` package (``pip install 'ghl-async[redis]'``); importing this package
 works without it, and taking one of the Redis classes then raises :class:`RedisMissingError`::
@@ -20,13 +21,19 @@ key                            type    value                                    
 ``<prefix>lock:<store key>``   string  the lease holder's random token                 the lease,
                                                                                        renewed
 ``<prefix>seen:<webhookId>``   string  ``1``                                           seen TTL
+``<prefix>budget:<id>``        zset    a location's (or company's) shared rate window  idle: the
+                                       (see :mod:`._window`)                           window
+``<prefix>jobs:{<name>}:*``    (many)  one distributed import (see :mod:`.jobs`)       none
+``<prefix>jobs:active``        set     the names of unfinished imports                 none
 =============================  ======  ==============================================  ==========
 
-Reserved for what comes next: ``<prefix>budget:`` (shared rate budgets) and ``<prefix>jobs:``
-(distributed bulk imports). Every command names one key, so Redis Cluster works as well.
+Every command and script names one key, or keys of one import (which share a hash tag), so
+Redis Cluster works as well.
 
 Modules: :mod:`.tokens` (:class:`RedisTokenStore`), :mod:`.seen` (:class:`RedisSeenStore`),
-:mod:`.lease` (:class:`RedisLease`, the lock under both), ``_keys`` (:class:`RedisKeys`) and
+:mod:`.lease` (:class:`RedisLease`, the lock under both), :mod:`.budget`
+(:class:`RedisRateBudget`; its script and arithmetic in ``_window``), :mod:`.jobs`
+(:class:`RedisImport`; its worker in ``_worker``), ``_keys`` (:class:`RedisKeys`) and
 ``_client`` (the optional dependency).
 
 Security: Redis access is token access. Restrict it with an ACL user limited to the prefix
@@ -44,6 +51,8 @@ from ghl_async.redis._keys import DEFAULT_PREFIX, RedisKeys
 
 if TYPE_CHECKING:
     from ghl_async.redis._client import connect
+    from ghl_async.redis.budget import RedisRateBudget
+    from ghl_async.redis.jobs import RedisImport
     from ghl_async.redis.lease import DEFAULT_LEASE, DEFAULT_WAIT, RedisLease
     from ghl_async.redis.seen import RedisSeenStore
     from ghl_async.redis.tokens import RedisTokenStore
@@ -54,9 +63,11 @@ __all__ = [
     "DEFAULT_PREFIX",
     "DEFAULT_WAIT",
     "INSTALL_HINT",
+    "RedisImport",
     "RedisKeys",
     "RedisLease",
     "RedisMissingError",
+    "RedisRateBudget",
     "RedisSeenStore",
     "RedisTokenStore",
     "connect",
@@ -68,6 +79,8 @@ _HOMES = {
     "DEFAULT_LEASE": "ghl_async.redis.lease",
     "DEFAULT_WAIT": "ghl_async.redis.lease",
     "RedisLease": "ghl_async.redis.lease",
+    "RedisImport": "ghl_async.redis.jobs",
+    "RedisRateBudget": "ghl_async.redis.budget",
     "RedisSeenStore": "ghl_async.redis.seen",
     "RedisTokenStore": "ghl_async.redis.tokens",
     "connect": "ghl_async.redis._client",

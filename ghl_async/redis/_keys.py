@@ -44,6 +44,22 @@ class RedisKeys:
         """The marker of an accepted ``webhookId``, expiring after the seen-store TTL."""
         return f"{self.prefix}seen:{webhook_id}"
 
+    def budget(self, key: str) -> str:
+        """The sorted set of the shared rate window of ``key`` (``location:<id>``...)."""
+        return f"{self.prefix}budget:{key}"
+
+    def job(self, name: str, part: str) -> str:
+        """One key of the distributed import ``name``.
+
+        Every key of one import shares the hash tag ``{<name>}``, so the scripts that touch
+        several of them work on Redis Cluster too.
+        """
+        return f"{self.prefix}jobs:{{{name}}}:{part}"
+
+    def jobs(self) -> str:
+        """The set of the imports that are not finished (what ``ghl-async worker`` joins)."""
+        return f"{self.prefix}jobs:active"
+
     def pattern(self) -> str:
         """A ``SCAN MATCH`` pattern for every key under the prefix (glob characters escaped)."""
         escaped = "".join(f"\\{c}" if c in _GLOB_SPECIAL else c for c in self.prefix)
