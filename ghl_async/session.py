@@ -239,6 +239,7 @@ class Transport:
         # The last response headers per rate key, parsed only when someone asks: most calls
         # never look at them.
         self.rate_headers: dict[str, Mapping[str, str]] = {}
+        self._parsed: dict[str, tuple[Mapping[str, str], RateLimitInfo | None]] = {}
         self.spent: dict[str, _Spent] = {}
         self.claimed = Claimed()
         self.max_response_size = max_response_size
@@ -272,10 +273,15 @@ class Transport:
     def rate_limits(self) -> dict[str, RateLimitInfo]:
         """The last ``X-RateLimit-*`` headers seen per rate key, parsed."""
         infos = {}
+        parsed = self._parsed
         for key, headers in self.rate_headers.items():
-            info = RateLimitInfo.from_headers(headers)
-            if info is not None:
-                infos[key] = info
+            # Parsed once per answer: a sync reading this before every record over many
+            # locations would otherwise re-parse every location's headers each time.
+            cached = parsed.get(key)
+            if cached is None or cached[0] is not headers:
+                cached = parsed[key] = (headers, RateLimitInfo.from_headers(headers))
+            if cached[1] is not None:
+                infos[key] = cached[1]
         return infos
 
     # --- lifecycle --------------------------------------------------------------------------
