@@ -151,7 +151,8 @@ def test_docs_say_what_none_and_unset_mean() -> None:
     assert "city: City. `None` clears it; leave it out to keep the current value." in update
     assert "country: Country as an ISO 3166-1 alpha-2 code (`US`, `DE`). Leave it out" in update
     upsert = _endpoints.V3ContactsEndpoints.upsert.__doc__ or ""
-    assert "REPLACE every tag" in upsert and "`add_tags`/`remove_tags`" in upsert
+    assert "REPLACE every tag" in upsert
+    assert "`add_tags`/`remove_tags`" in upsert
     create = _endpoints.ContactsEndpoints.create.__doc__ or ""
     assert "clears" not in create  # nothing to clear on a new contact
     assert "AmbiguousWriteError:" in create
