@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
 import types
@@ -189,6 +190,8 @@ def item_type(page: object) -> object:
         raise TypeError(f"{page.__name__}.items must be annotated list[Item], not {annotation!r}")
     return args[0]
 
+
+_LIST = re.compile(r"\blist\[")
 
 # --- documentation --------------------------------------------------------------------------
 
@@ -831,6 +834,16 @@ from :mod:`ghl_async.composites`.
 """'''
 
 
+def _builtin_lists(method: _Method) -> _Method:
+    """``method`` with ``builtins.list[...]`` in its signature.
+
+    In a class with a method named ``list``, tools that evaluate annotations in the class's
+    namespace (pdoc, ``typing.get_type_hints``) read ``list`` as that method.
+    """
+    head, quote, rest = method.source.partition('"""')
+    return _Method(method.name, _LIST.sub("builtins.list[", head) + quote + rest, method.raw)
+
+
 def _constant_names(module: types.ModuleType) -> dict[int, str]:
     return {id(v): k for k, v in vars(module).items() if isinstance(v, Route)}
 
@@ -893,6 +906,12 @@ def render(
         imports.add("ghl_async.responses", "PageResponse")
 
     out = [header, doc, "", "from __future__ import annotations", ""]
+    for methods in classes.values():
+        for raw in (False, True):
+            if any(m.name == "list" and m.raw is raw for m in methods):
+                methods[:] = [_builtin_lists(m) if m.raw is raw else m for m in methods]
+    if any("builtins.list[" in m.source for methods in classes.values() for m in methods):
+        out.append("import builtins")
     stdlib = {"collections.abc": {"AsyncGenerator", *imports.names.pop("collections.abc", ())}}
     for home, names in stdlib.items():
         out += _import_lines(home, names)

@@ -11,6 +11,7 @@ from :mod:`ghl_async.composites`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Literal
 
@@ -127,7 +128,7 @@ class V3ContactsAppointmentsRawEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> RawResponse[list[Appointment]]:
+    ) -> RawResponse[builtins.list[Appointment]]:
         """`ghl.v3.contacts.appointments.list`, returning its HTTP answer too.
 
         `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`, `Version: v3`.
@@ -164,7 +165,7 @@ class V3ContactsAppointmentsEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> list[Appointment]:
+    ) -> builtins.list[Appointment]:
         """List a contact's appointments.
 
         `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`, `Version: v3`.
@@ -335,7 +336,7 @@ class V3ContactsNotesRawEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> RawResponse[list[Note]]:
+    ) -> RawResponse[builtins.list[Note]]:
         """`ghl.v3.contacts.notes.list`, returning its HTTP answer too.
 
         `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`, `Version: v3`.
@@ -583,7 +584,7 @@ class V3ContactsNotesEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> list[Note]:
+    ) -> builtins.list[Note]:
         """List a contact's notes.
 
         `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`, `Version: v3`.
@@ -798,7 +799,7 @@ class V3ContactsTasksRawEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> RawResponse[list[Task]]:
+    ) -> RawResponse[builtins.list[Task]]:
         """`ghl.v3.contacts.tasks.list`, returning its HTTP answer too.
 
         `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`, `Version: v3`.
@@ -1113,7 +1114,7 @@ class V3ContactsTasksEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> list[Task]:
+    ) -> builtins.list[Task]:
         """List a contact's tasks.
 
         `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`, `Version: v3`.
@@ -1161,7 +1162,7 @@ class ContactsAppointmentsRawEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> RawResponse[list[Appointment]]:
+    ) -> RawResponse[builtins.list[Appointment]]:
         """`ghl.contacts.appointments.list`, returning its HTTP answer too.
 
         `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`, `Version: 2021-07-28`.
@@ -1198,7 +1199,7 @@ class ContactsAppointmentsEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> list[Appointment]:
+    ) -> builtins.list[Appointment]:
         """List a contact's appointments.
 
         `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`, `Version: 2021-07-28`.
@@ -1371,7 +1372,7 @@ class ContactsNotesRawEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> RawResponse[list[Note]]:
+    ) -> RawResponse[builtins.list[Note]]:
         """`ghl.contacts.notes.list`, returning its HTTP answer too.
 
         `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`, `Version: 2021-07-28`.
@@ -1621,7 +1622,7 @@ class ContactsNotesEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> list[Note]:
+    ) -> builtins.list[Note]:
         """List a contact's notes.
 
         `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`, `Version: 2021-07-28`.
@@ -1838,7 +1839,7 @@ class ContactsTasksRawEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> RawResponse[list[Task]]:
+    ) -> RawResponse[builtins.list[Task]]:
         """`ghl.contacts.tasks.list`, returning its HTTP answer too.
 
         `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`, `Version: 2021-07-28`.
@@ -2155,7 +2156,7 @@ class ContactsTasksEndpoints(Resource):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> list[Task]:
+    ) -> builtins.list[Task]:
         """List a contact's tasks.
 
         `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`, `Version: 2021-07-28`.
@@ -4845,8 +4846,8 @@ class ContactsRawEndpoints(Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
@@ -4922,8 +4923,8 @@ class ContactsRawEndpoints(Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
@@ -5017,8 +5018,8 @@ class ContactsRawEndpoints(Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
@@ -5121,12 +5122,12 @@ class ContactsRawEndpoints(Resource):
     async def search(
         self,
         *,
-        filters: list[SearchFilter] | UnsetType = UNSET,
-        sort: list[SearchSort] | UnsetType = UNSET,
+        filters: builtins.list[SearchFilter] | UnsetType = UNSET,
+        sort: builtins.list[SearchSort] | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         page_limit: int = 100,
         page: int = 1,
-        search_after: list[str | int | float] | None = None,
+        search_after: builtins.list[str | int | float] | None = None,
         location_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
@@ -5201,13 +5202,13 @@ class ContactsRawEndpoints(Resource):
     async def add_tags(
         self,
         contact_id: str,
-        tags: list[str],
+        tags: builtins.list[str],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         extra_body: Mapping[str, JSONValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> RawResponse[list[str]]:
+    ) -> RawResponse[builtins.list[str]]:
         """`ghl.contacts.add_tags`, returning its HTTP answer too.
 
         `POST /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: 2021-07-28`.
@@ -5231,13 +5232,13 @@ class ContactsRawEndpoints(Resource):
     async def remove_tags(
         self,
         contact_id: str,
-        tags: list[str],
+        tags: builtins.list[str],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         extra_body: Mapping[str, JSONValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> RawResponse[list[str]]:
+    ) -> RawResponse[builtins.list[str]]:
         """`ghl.contacts.remove_tags`, returning its HTTP answer too.
 
         `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: 2021-07-28`.
@@ -5262,8 +5263,8 @@ class ContactsRawEndpoints(Resource):
         self,
         action: Literal["add", "remove"],
         *,
-        contacts: list[str],
-        tags: list[str],
+        contacts: builtins.list[str],
+        tags: builtins.list[str],
         remove_all_tags: bool | UnsetType = UNSET,
         location_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -5303,7 +5304,7 @@ class ContactsRawEndpoints(Resource):
     async def bulk_set_business(
         self,
         *,
-        ids: list[str],
+        ids: builtins.list[str],
         business_id: str | None,
         location_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -5335,7 +5336,7 @@ class ContactsRawEndpoints(Resource):
     async def add_followers(
         self,
         contact_id: str,
-        followers: list[str],
+        followers: builtins.list[str],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
@@ -5365,7 +5366,7 @@ class ContactsRawEndpoints(Resource):
     async def remove_followers(
         self,
         contact_id: str,
-        followers: list[str],
+        followers: builtins.list[str],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
@@ -5651,8 +5652,8 @@ class ContactsEndpoints(ContactBundles, Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
@@ -5774,8 +5775,8 @@ class ContactsEndpoints(ContactBundles, Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
@@ -5941,8 +5942,8 @@ class ContactsEndpoints(ContactBundles, Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
@@ -6379,12 +6380,12 @@ class ContactsEndpoints(ContactBundles, Resource):
     async def search(
         self,
         *,
-        filters: list[SearchFilter] | UnsetType = UNSET,
-        sort: list[SearchSort] | UnsetType = UNSET,
+        filters: builtins.list[SearchFilter] | UnsetType = UNSET,
+        sort: builtins.list[SearchSort] | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         page_limit: int = 100,
         page: int = 1,
-        search_after: list[str | int | float] | None = None,
+        search_after: builtins.list[str | int | float] | None = None,
         location_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
@@ -6454,12 +6455,12 @@ class ContactsEndpoints(ContactBundles, Resource):
     def iter_search(
         self,
         *,
-        filters: list[SearchFilter] | UnsetType = UNSET,
-        sort: list[SearchSort] | UnsetType = UNSET,
+        filters: builtins.list[SearchFilter] | UnsetType = UNSET,
+        sort: builtins.list[SearchSort] | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         page_limit: int = 100,
         page: int = 1,
-        search_after: list[str | int | float] | None = None,
+        search_after: builtins.list[str | int | float] | None = None,
         location_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
@@ -6528,12 +6529,12 @@ class ContactsEndpoints(ContactBundles, Resource):
     def iter_search_pages(
         self,
         *,
-        filters: list[SearchFilter] | UnsetType = UNSET,
-        sort: list[SearchSort] | UnsetType = UNSET,
+        filters: builtins.list[SearchFilter] | UnsetType = UNSET,
+        sort: builtins.list[SearchSort] | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         page_limit: int = 100,
         page: int = 1,
-        search_after: list[str | int | float] | None = None,
+        search_after: builtins.list[str | int | float] | None = None,
         location_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
@@ -6657,13 +6658,13 @@ class ContactsEndpoints(ContactBundles, Resource):
     async def add_tags(
         self,
         contact_id: str,
-        tags: list[str],
+        tags: builtins.list[str],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         extra_body: Mapping[str, JSONValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """Add tags to a contact.
 
         `POST /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: 2021-07-28`.
@@ -6708,13 +6709,13 @@ class ContactsEndpoints(ContactBundles, Resource):
     async def remove_tags(
         self,
         contact_id: str,
-        tags: list[str],
+        tags: builtins.list[str],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
         extra_body: Mapping[str, JSONValue] | None = None,
         timeout: float | ClientTimeout | None = None,
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """Remove tags from a contact.
 
         `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: 2021-07-28`.
@@ -6760,8 +6761,8 @@ class ContactsEndpoints(ContactBundles, Resource):
         self,
         action: Literal["add", "remove"],
         *,
-        contacts: list[str],
-        tags: list[str],
+        contacts: builtins.list[str],
+        tags: builtins.list[str],
         remove_all_tags: bool | UnsetType = UNSET,
         location_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -6826,7 +6827,7 @@ class ContactsEndpoints(ContactBundles, Resource):
     async def bulk_set_business(
         self,
         *,
-        ids: list[str],
+        ids: builtins.list[str],
         business_id: str | None,
         location_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
@@ -6880,7 +6881,7 @@ class ContactsEndpoints(ContactBundles, Resource):
     async def add_followers(
         self,
         contact_id: str,
-        followers: list[str],
+        followers: builtins.list[str],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,
@@ -6931,7 +6932,7 @@ class ContactsEndpoints(ContactBundles, Resource):
     async def remove_followers(
         self,
         contact_id: str,
-        followers: list[str],
+        followers: builtins.list[str],
         *,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, QueryValue] | None = None,

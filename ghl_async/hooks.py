@@ -72,7 +72,7 @@ class RequestEvent:
         headers: the request's headers (``Authorization`` redacted).
         body: the JSON body, or ``None``.
         attempt: 1 for the first attempt, 2 for the first retry, ...
-        key: the rate key of the call (``"location:<id>"`` or ``"company:<id>"``).
+        key: the rate key of the call: its location (or, for agency routes, company) id.
     """
 
     operation: str
@@ -139,7 +139,7 @@ class WaitEvent:
 
     Attributes:
         operation: the route name.
-        key: the rate key waited on (``"location:<id>"``, ...).
+        key: the rate key waited on: a location (or company) id.
         seconds: how long the attempt waited.
     """
 

@@ -57,12 +57,14 @@ __all__ = [
     "timeout_of",
 ]
 
-QueryScalar: TypeAlias = "str | int | float | bool"
+# Runtime objects, not strings: documentation tools evaluate annotations in the modules that
+# use them, where a string alias's names are not imported.
+QueryScalar: TypeAlias = str | int | float | bool
 """One query-string value: ``True``/``False`` are sent as ``true``/``false``."""
-QueryValue: TypeAlias = "QueryScalar | Sequence[QueryScalar]"
+QueryValue: TypeAlias = QueryScalar | Sequence[QueryScalar]
 """A query-string value, or a list of them (the parameter is repeated)."""
 JSONValue: TypeAlias = (
-    "str | int | float | bool | None | Sequence[JSONValue] | Mapping[str, JSONValue]"
+    str | int | float | bool | None | Sequence["JSONValue"] | Mapping[str, "JSONValue"]
 )
 """Anything JSON can hold."""
 

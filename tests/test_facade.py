@@ -181,3 +181,24 @@ def test_check_runs_as_a_module() -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_the_public_facade_module_reexports_every_namespace() -> None:
+    from ghl_async import facade
+
+    assert facade.__all__ == _endpoints.__all__
+    for name in facade.__all__:
+        assert getattr(facade, name) is getattr(_endpoints, name)
+
+
+def test_list_methods_spell_the_builtin_where_it_is_shadowed() -> None:
+    # In a class with a `list` method, annotations name `builtins.list`, so tools that evaluate
+    # them in the class namespace (pdoc, get_type_hints) do not read the method.
+    import typing
+
+    for cls in (_endpoints.ContactsEndpoints, _endpoints.ContactsRawEndpoints,
+                _endpoints.ContactsTasksEndpoints):  # fmt: skip
+        for name in ("list", "update"):
+            method = getattr(cls, name, None)
+            if method is not None:
+                typing.get_type_hints(method, vars(_endpoints), dict(vars(cls)))
