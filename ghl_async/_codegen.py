@@ -907,9 +907,9 @@ def render(
 
     out = [header, doc, "", "from __future__ import annotations", ""]
     for methods in classes.values():
-        for raw in (False, True):
-            if any(m.name == "list" and m.raw is raw for m in methods):
-                methods[:] = [_builtin_lists(m) if m.raw is raw else m for m in methods]
+        for twin in (False, True):
+            if any(m.name == "list" and m.raw is twin for m in methods):
+                methods[:] = [_builtin_lists(m) if m.raw is twin else m for m in methods]
     if any("builtins.list[" in m.source for methods in classes.values() for m in methods):
         out.append("import builtins")
     stdlib = {"collections.abc": {"AsyncGenerator", *imports.names.pop("collections.abc", ())}}

@@ -19,6 +19,9 @@ from ghl_async import Client, ConfigError, RequestTimeout, UnprocessableEntityEr
 from ghl_async.options import PROTECTED_HEADERS
 from ghl_async.testing import FakeHighLevel
 
+# The fake's request log keeps each request's headers and body.
+pytestmark = pytest.mark.fake_highlevel(log_payloads=True)
+
 
 @pytest.fixture
 async def ghl(fake: FakeHighLevel) -> AsyncIterator[Client]:
@@ -260,3 +263,16 @@ def test_options_are_typed_in_every_signature() -> None:
     assert str(params["extra_headers"].annotation) == "Mapping[str, str] | None"
     assert str(params["extra_body"].annotation) == "Mapping[str, JSONValue] | None"
     assert str(params["timeout"].annotation) == "float | ClientTimeout | None"
+
+
+async def test_the_fake_keeps_payloads_only_when_asked() -> None:
+    async with FakeHighLevel() as fake, fake.client() as ghl:
+        await ghl.contacts.create(email="quiet@example.com", extra_headers={"X-A": "1"})
+        record = fake.requests[-1]
+        assert (dict(record.headers), record.body) == ({}, b"")
+        fake.log_payloads = True
+        await ghl.contacts.create(email="loud@example.com", extra_headers={"X-A": "1"})
+        record = fake.requests[-1]
+        assert record.headers["X-A"] == "1"
+        assert b"loud@example.com" in record.body
+        assert fake.private_token not in repr(dict(record.headers))

@@ -113,7 +113,7 @@ async def test_cursor_pages(fake: FakeHighLevel, ghl: Client) -> None:
     assert resumed == items[4:]
 
 
-@pytest.mark.fake_highlevel(rate_limit=None)
+@pytest.mark.fake_highlevel(rate_limit=None, log_payloads=True)
 async def test_search_pages_cross_the_ceiling(fake: FakeHighLevel, ghl: Client) -> None:
     fake.seed_contacts(10_600, tasks=0, notes=0, appointments=0, custom_fields=False)
     pages = [p async for p in ghl.contacts.iter_search_pages(page_limit=500, page=19)]

@@ -211,9 +211,10 @@ class RequestRecord:
     ``status`` is what the status line said: a truncated or reset 2xx still shows 200."""
     version: str | None = None  # the request's Version header
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    """The request's headers (case-insensitive); ``Authorization`` reads ``Bearer <redacted>``."""
+    """The request's headers (case-insensitive; ``Authorization`` reads ``Bearer <redacted>``),
+    kept with ``FakeHighLevel(log_payloads=True)``, else empty."""
     body: bytes = field(default=b"", repr=False)
-    """The request's body as received (``b""`` without one)."""
+    """The request's body as received, kept with ``log_payloads=True`` (else ``b""``)."""
 
 
 class RequestLog:

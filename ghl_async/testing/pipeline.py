@@ -117,6 +117,9 @@ def _specificity(path: str) -> tuple[int, ...]:
     return tuple(1 if part.startswith("{") else 0 for part in path.split("/"))
 
 
+_NO_HEADERS: Mapping[str, str] = CIMultiDictProxy(CIMultiDict())
+
+
 async def _request_body(request: web.Request) -> bytes:
     """The request's body for the log, read once (handlers get the same bytes from aiohttp)."""
     if not request.body_exists:
@@ -245,7 +248,7 @@ class Pipeline:
         """Answer one request through ``serve``, applying faults, and log it."""
         core = self._core
         arrived = time.time()
-        body = await _request_body(request)
+        body = await _request_body(request) if core.log_payloads else b""
         exchange = Exchange(request.headers.get("Version"))
         index = self._index
         self._index += 1
@@ -273,7 +276,7 @@ class Pipeline:
                     trace_id=exchange.trace_id,
                     fault="+".join(firing.fired) if firing is not None and firing.fired else None,
                     version=exchange.version,
-                    headers=_shown_headers(request.headers),
+                    headers=_shown_headers(request.headers) if core.log_payloads else _NO_HEADERS,
                     body=body,
                 )
             )
