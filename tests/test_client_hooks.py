@@ -199,6 +199,24 @@ async def test_a_reconciliation_is_reported_with_its_lookups(
     assert contact.email == "lost@example.com"
 
 
+async def test_an_absent_create_is_resent_after_its_reconcile_event(
+    fake: FakeHighLevel, ghl: Client, recorder: Recorder
+) -> None:
+    fake.drop("contacts.create", when="before")  # sent, never applied, no answer
+    contact = await ghl.contacts.create(email="again@example.com")
+    kinds = recorder.kinds()
+    settled = next(e for e in recorder.events if isinstance(e, ReconcileEvent))
+    assert settled.outcome == "absent"
+    at = recorder.events.index(settled)
+    # After the verdict: the retry, then the create's second attempt.
+    assert kinds[at:] == ["reconcile", "retry", "request", "response"]
+    resend = recorder.events[at + 2]
+    assert isinstance(resend, RequestEvent)
+    assert (resend.operation, resend.attempt) == ("contacts.create", 2)
+    assert len(fake.find_contacts(email="again@example.com")) == 1
+    assert contact.email == "again@example.com"
+
+
 async def test_a_raising_hook_never_breaks_the_call(
     fake: FakeHighLevel, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -35,6 +35,9 @@ async def test_offset_pages_and_any_skip(fake: FakeHighLevel, ghl: Client) -> No
         p async for p in ghl.contacts.iter_by_business_pages("biz_1", limit=10)
     ]
     assert [p.number for p in pages] == [1, 2, 3]
+    assert repr(pages[0]) == (
+        "PageResponse(operation='contacts.list_by_business', number=1, status=200)"
+    )
     assert [len(p.items) for p in pages] == [10, 10, 3]
     assert {p.total_count for p in pages} == {23}
     assert [p.state for p in pages] == [OffsetPage(10, 0), OffsetPage(10, 10), OffsetPage(10, 20)]
