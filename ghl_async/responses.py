@@ -47,7 +47,7 @@ class RawResponse(Generic[T_co]):
     Attributes:
         operation: the route name, e.g. ``"contacts.get"``.
         method: the HTTP method.
-        url: the URL of the last attempt, query string included.
+        url: the URL the call sent, query string included.
         status: the HTTP status of the answer the result came from.
         headers: that answer's headers (read-only, case-insensitive).
         content: that answer's body, as received (after gzip/deflate), at most the client's
