@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         TransportError,
         UnprocessableEntityError,
     )
+    from ghl_async.hooks import Hooks
     from ghl_async.models import (
         UNSET,
         Ack,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
         UpsertResult,
     )
     from ghl_async.ratelimit import RateLimit, RateLimitInfo
+    from ghl_async.responses import PageResponse, RawResponse
     from ghl_async.routes import Route
 
 __all__ = [
@@ -93,16 +95,19 @@ __all__ = [
     "DecodeError",
     "FileTokenStore",
     "GHLError",
+    "Hooks",
     "LockTimeoutError",
     "MemoryTokenStore",
     "NotFoundError",
     "Note",
     "OAuthApp",
+    "PageResponse",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
     "RateLimitInfo",
+    "RawResponse",
     "ReauthorizationRequired",
     "RequestTimeout",
     "ResponseTooLargeError",
@@ -168,6 +173,9 @@ _LAZY: dict[str, str] = {
     "UpsertResult": "ghl_async.models",
     "RateLimit": "ghl_async.ratelimit",
     "RateLimitInfo": "ghl_async.ratelimit",
+    "Hooks": "ghl_async.hooks",
+    "PageResponse": "ghl_async.responses",
+    "RawResponse": "ghl_async.responses",
     "Route": "ghl_async.routes",
 }
 

@@ -4,13 +4,18 @@
 Each method checks its arguments, builds the request Struct and hands it to the one request
 pipeline (:class:`ghl_async.session.Session`). :class:`Namespaces` holds the top-level
 namespaces (``ghl.contacts``, ``ghl.v3.contacts``, ...); :class:`ghl_async.Client` inherits it.
-Conveniences composing several routes are mixed in from :mod:`ghl_async.composites`.
+Every namespace has ``with_raw_response``: the same methods, returning a
+:class:`~ghl_async.responses.RawResponse`. Conveniences composing several routes are mixed in
+from :mod:`ghl_async.composites`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import builtins
+from collections.abc import AsyncGenerator, Mapping
 from typing import TYPE_CHECKING, Literal
+
+from aiohttp import ClientTimeout
 
 from ghl_async import routes
 from ghl_async.composites import ContactBundles
@@ -66,25 +71,39 @@ from ghl_async.models_v3 import (
     UpdateContactV3,
     UpsertContactV3,
 )
+from ghl_async.options import JSONValue, QueryValue
 from ghl_async.pagination import CursorPage, KeysetPage, OffsetPage, SearchPage, TokenPage
+from ghl_async.responses import PageResponse, RawResponse
 
 if TYPE_CHECKING:
     from ghl_async.session import Session
 
 __all__ = [
     "ContactsAppointmentsEndpoints",
+    "ContactsAppointmentsRawEndpoints",
     "ContactsEndpoints",
     "ContactsNotesEndpoints",
+    "ContactsNotesRawEndpoints",
+    "ContactsRawEndpoints",
     "ContactsTasksEndpoints",
+    "ContactsTasksRawEndpoints",
     "Namespaces",
     "OAuthEndpoints",
+    "OAuthRawEndpoints",
+    "RawNamespaces",
     "Resource",
     "V3ContactsAppointmentsEndpoints",
+    "V3ContactsAppointmentsRawEndpoints",
     "V3ContactsEndpoints",
     "V3ContactsNotesEndpoints",
+    "V3ContactsNotesRawEndpoints",
+    "V3ContactsRawEndpoints",
     "V3ContactsTasksEndpoints",
+    "V3ContactsTasksRawEndpoints",
     "V3Endpoints",
     "V3OAuthEndpoints",
+    "V3OAuthRawEndpoints",
+    "V3RawEndpoints",
 ]
 
 
@@ -97,32 +116,122 @@ class Resource:
         self._session = session
 
 
+class V3ContactsAppointmentsRawEndpoints(Resource):
+    """`ghl.v3.contacts.appointments.with_raw_response`: methods returning a `RawResponse`."""
+
+    __slots__ = ()
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[builtins.list[Appointment]]:
+        """`ghl.v3.contacts.appointments.list`, returning its HTTP answer too.
+
+        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsAppointmentsEndpoints.list`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_LIST_APPOINTMENTS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
 class V3ContactsAppointmentsEndpoints(Resource):
     """`ghl.v3.contacts.appointments`: 1 method(s)."""
 
     __slots__ = ()
 
-    async def list(self, contact_id: str) -> list[Appointment]:
+    @property
+    def with_raw_response(self) -> V3ContactsAppointmentsRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return V3ContactsAppointmentsRawEndpoints(self._session)
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> builtins.list[Appointment]:
         """List a contact's appointments.
 
-        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's appointments.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.V3_LIST_APPOINTMENTS, (contact_id,))
+        return await self._session.call(
+            routes.V3_LIST_APPOINTMENTS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
 
-class V3ContactsNotesEndpoints(Resource):
-    """`ghl.v3.contacts.notes`: 5 method(s)."""
+class V3ContactsNotesRawEndpoints(Resource):
+    """`ghl.v3.contacts.notes.with_raw_response`: methods returning a `RawResponse`."""
 
     __slots__ = ()
 
-    async def get(self, contact_id: str, note_id: str) -> Note:
-        """Get one note.
+    async def get(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Note]:
+        """`ghl.v3.contacts.notes.get`, returning its HTTP answer too.
 
-        `GET /contacts/{contact_id}/notes/{note_id}`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/{contact_id}/notes/{note_id}`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsNotesEndpoints.get`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(routes.V3_GET_NOTE, (contact_id, note_id))
+        return await self._session.call_raw(
+            routes.V3_GET_NOTE,
+            (contact_id, note_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def create(
         self,
@@ -133,16 +242,29 @@ class V3ContactsNotesEndpoints(Resource):
         title: str | UnsetType = UNSET,
         color: str | UnsetType = UNSET,
         pinned: bool | UnsetType = UNSET,
-    ) -> Note:
-        """Create a note.
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Note]:
+        """`ghl.v3.contacts.notes.create`, returning its HTTP answer too.
 
-        `POST /contacts/{contact_id}/notes`, scope `contacts.write`,
-        `Version: v3`.
+        `POST /contacts/{contact_id}/notes`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsNotesEndpoints.create`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(
+        return await self._session.call_raw(
             routes.V3_CREATE_NOTE,
             (contact_id,),
             body=CreateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def update(
@@ -155,47 +277,380 @@ class V3ContactsNotesEndpoints(Resource):
         title: str | UnsetType = UNSET,
         color: str | UnsetType = UNSET,
         pinned: bool | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Note]:
+        """`ghl.v3.contacts.notes.update`, returning its HTTP answer too.
+
+        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsNotesEndpoints.update`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_UPDATE_NOTE,
+            (contact_id, note_id),
+            body=UpdateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def delete(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.v3.contacts.notes.delete`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsNotesEndpoints.delete`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_DELETE_NOTE,
+            (contact_id, note_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[builtins.list[Note]]:
+        """`ghl.v3.contacts.notes.list`, returning its HTTP answer too.
+
+        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsNotesEndpoints.list`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_LIST_NOTES,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class V3ContactsNotesEndpoints(Resource):
+    """`ghl.v3.contacts.notes`: 5 method(s)."""
+
+    __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> V3ContactsNotesRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return V3ContactsNotesRawEndpoints(self._session)
+
+    async def get(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Note:
+        """Get one note.
+
+        `GET /contacts/{contact_id}/notes/{note_id}`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            note_id: The note's id (as in `Note.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The note.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.V3_GET_NOTE,
+            (contact_id, note_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def create(
+        self,
+        contact_id: str,
+        *,
+        body: str,
+        user_id: str | UnsetType = UNSET,
+        title: str | UnsetType = UNSET,
+        color: str | UnsetType = UNSET,
+        pinned: bool | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Note:
+        """Create a note.
+
+        `POST /contacts/{contact_id}/notes`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            body: The note's text.
+            user_id: Id of the user the note is written by.
+            title: The note's title.
+            color: Colour of the note, as a hex code (`#FFAA00`).
+            pinned: Whether the note is pinned to the top.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The note.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The create may have been applied and no lookup could tell; it was
+                not resent.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.V3_CREATE_NOTE,
+            (contact_id,),
+            body=CreateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        body: str | UnsetType = UNSET,
+        user_id: str | UnsetType = UNSET,
+        title: str | UnsetType = UNSET,
+        color: str | UnsetType = UNSET,
+        pinned: bool | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Note:
         """Update a note.
 
-        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
-        `Version: v3`.
+        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            note_id: The note's id (as in `Note.id`).
+            body: The note's text. Leave it out to keep the current value.
+            user_id: Id of the user the note is written by. Leave it out to keep the current value.
+            title: The note's title. Leave it out to keep the current value.
+            color: Colour of the note, as a hex code (`#FFAA00`). Leave it out to keep the current
+                value.
+            pinned: Whether the note is pinned to the top. Leave it out to keep the current value.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The note.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_UPDATE_NOTE,
             (contact_id, note_id),
             body=UpdateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def delete(self, contact_id: str, note_id: str) -> Ack:
+    async def delete(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Delete a note.
 
-        `DELETE /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
-        `Version: v3`.
-        """
-        return await self._session.call(routes.V3_DELETE_NOTE, (contact_id, note_id))
+        `DELETE /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`, `Version: v3`.
 
-    async def list(self, contact_id: str) -> list[Note]:
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            note_id: The note's id (as in `Note.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.V3_DELETE_NOTE,
+            (contact_id, note_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> builtins.list[Note]:
         """List a contact's notes.
 
-        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's notes.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.V3_LIST_NOTES, (contact_id,))
+        return await self._session.call(
+            routes.V3_LIST_NOTES,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
 
-class V3ContactsTasksEndpoints(Resource):
-    """`ghl.v3.contacts.tasks`: 6 method(s)."""
+class V3ContactsTasksRawEndpoints(Resource):
+    """`ghl.v3.contacts.tasks.with_raw_response`: methods returning a `RawResponse`."""
 
     __slots__ = ()
 
-    async def get(self, contact_id: str, task_id: str) -> Task:
-        """Get one task.
+    async def get(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Task]:
+        """`ghl.v3.contacts.tasks.get`, returning its HTTP answer too.
 
-        `GET /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsTasksEndpoints.get`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(routes.V3_GET_TASK, (contact_id, task_id))
+        return await self._session.call_raw(
+            routes.V3_GET_TASK,
+            (contact_id, task_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def create(
         self,
@@ -206,11 +661,268 @@ class V3ContactsTasksEndpoints(Resource):
         completed: bool = False,
         body: str | UnsetType = UNSET,
         assigned_to: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Task]:
+        """`ghl.v3.contacts.tasks.create`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsTasksEndpoints.create`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_CREATE_TASK,
+            (contact_id,),
+            body=CreateTask(
+                title=title,
+                due_date=due_date,
+                completed=completed,
+                body=body,
+                assigned_to=assigned_to,
+            ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        title: str | UnsetType = UNSET,
+        body: str | UnsetType = UNSET,
+        due_date: str | UnsetType = UNSET,
+        completed: bool | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Task]:
+        """`ghl.v3.contacts.tasks.update`, returning its HTTP answer too.
+
+        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsTasksEndpoints.update`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_UPDATE_TASK,
+            (contact_id, task_id),
+            body=UpdateTask(
+                title=title,
+                body=body,
+                due_date=due_date,
+                completed=completed,
+                assigned_to=assigned_to,
+            ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def complete(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        completed: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Task]:
+        """`ghl.v3.contacts.tasks.complete`, returning its HTTP answer too.
+
+        `PUT /contacts/{contact_id}/tasks/{task_id}/completed`, scope `contacts.write`,
+        `Version: v3`.
+        Arguments and errors as `V3ContactsTasksEndpoints.complete`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_COMPLETE_TASK,
+            (contact_id, task_id),
+            body=TaskStatus(completed=completed),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def delete(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.v3.contacts.tasks.delete`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsTasksEndpoints.delete`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_DELETE_TASK,
+            (contact_id, task_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[builtins.list[Task]]:
+        """`ghl.v3.contacts.tasks.list`, returning its HTTP answer too.
+
+        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsTasksEndpoints.list`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_LIST_TASKS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class V3ContactsTasksEndpoints(Resource):
+    """`ghl.v3.contacts.tasks`: 6 method(s)."""
+
+    __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> V3ContactsTasksRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return V3ContactsTasksRawEndpoints(self._session)
+
+    async def get(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Task:
+        """Get one task.
+
+        `GET /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            task_id: The task's id (as in `Task.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The task.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.V3_GET_TASK,
+            (contact_id, task_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def create(
+        self,
+        contact_id: str,
+        *,
+        title: str,
+        due_date: str,
+        completed: bool = False,
+        body: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Task:
         """Create a task.
 
-        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`,
-        `Version: v3`.
+        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            title: What the task is, in a few words.
+            due_date: When the task is due: an ISO 8601 date-time (`2026-02-01T09:00:00Z`).
+            completed: Whether the task starts out done.
+            body: The task's description.
+            assigned_to: Id of the user the task is assigned to.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The task.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The create may have been applied and no lookup could tell; it was
+                not resent.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_CREATE_TASK,
@@ -222,6 +934,10 @@ class V3ContactsTasksEndpoints(Resource):
                 body=body,
                 assigned_to=assigned_to,
             ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def update(
@@ -234,11 +950,48 @@ class V3ContactsTasksEndpoints(Resource):
         due_date: str | UnsetType = UNSET,
         completed: bool | UnsetType = UNSET,
         assigned_to: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Task:
         """Update a task.
 
-        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
-        `Version: v3`.
+        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            task_id: The task's id (as in `Task.id`).
+            title: What the task is, in a few words. Leave it out to keep the current value.
+            body: The task's description. Leave it out to keep the current value.
+            due_date: When the task is due: an ISO 8601 date-time (`2026-02-01T09:00:00Z`). Leave it
+                out to keep the current value.
+            completed: Whether the task is done. Leave it out to keep the current value.
+            assigned_to: Id of the user the task is assigned to. Leave it out to keep the current
+                value.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The task.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_UPDATE_TASK,
@@ -250,35 +1003,183 @@ class V3ContactsTasksEndpoints(Resource):
                 completed=completed,
                 assigned_to=assigned_to,
             ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def complete(self, contact_id: str, task_id: str, *, completed: bool = True) -> Task:
+    async def complete(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        completed: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Task:
         """Mark a task completed (or not).
 
         `PUT /contacts/{contact_id}/tasks/{task_id}/completed`, scope `contacts.write`,
         `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            task_id: The task's id (as in `Task.id`).
+            completed: `True` marks the task done, `False` reopens it.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The task.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_COMPLETE_TASK,
             (contact_id, task_id),
             body=TaskStatus(completed=completed),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def delete(self, contact_id: str, task_id: str) -> Ack:
+    async def delete(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Delete a task.
 
-        `DELETE /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
-        `Version: v3`.
-        """
-        return await self._session.call(routes.V3_DELETE_TASK, (contact_id, task_id))
+        `DELETE /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`, `Version: v3`.
 
-    async def list(self, contact_id: str) -> list[Task]:
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            task_id: The task's id (as in `Task.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.V3_DELETE_TASK,
+            (contact_id, task_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> builtins.list[Task]:
         """List a contact's tasks.
 
-        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's tasks.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.V3_LIST_TASKS, (contact_id,))
+        return await self._session.call(
+            routes.V3_LIST_TASKS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class ContactsAppointmentsRawEndpoints(Resource):
+    """`ghl.contacts.appointments.with_raw_response`: methods returning a `RawResponse`."""
+
+    __slots__ = ()
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[builtins.list[Appointment]]:
+        """`ghl.contacts.appointments.list`, returning its HTTP answer too.
+
+        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsAppointmentsEndpoints.list`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.LIST_APPOINTMENTS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
 
 class ContactsAppointmentsEndpoints(Resource):
@@ -286,27 +1187,86 @@ class ContactsAppointmentsEndpoints(Resource):
 
     __slots__ = ()
 
-    async def list(self, contact_id: str) -> list[Appointment]:
+    @property
+    def with_raw_response(self) -> ContactsAppointmentsRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return ContactsAppointmentsRawEndpoints(self._session)
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> builtins.list[Appointment]:
         """List a contact's appointments.
 
-        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/{contact_id}/appointments`, scope `contacts.readonly`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's appointments.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.LIST_APPOINTMENTS, (contact_id,))
+        return await self._session.call(
+            routes.LIST_APPOINTMENTS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
 
-class ContactsNotesEndpoints(Resource):
-    """`ghl.contacts.notes`: 5 method(s)."""
+class ContactsNotesRawEndpoints(Resource):
+    """`ghl.contacts.notes.with_raw_response`: methods returning a `RawResponse`."""
 
     __slots__ = ()
 
-    async def get(self, contact_id: str, note_id: str) -> Note:
-        """Get one note.
+    async def get(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Note]:
+        """`ghl.contacts.notes.get`, returning its HTTP answer too.
 
         `GET /contacts/{contact_id}/notes/{note_id}`, scope `contacts.readonly`,
         `Version: 2021-07-28`.
+        Arguments and errors as `ContactsNotesEndpoints.get`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(routes.GET_NOTE, (contact_id, note_id))
+        return await self._session.call_raw(
+            routes.GET_NOTE,
+            (contact_id, note_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def create(
         self,
@@ -317,16 +1277,29 @@ class ContactsNotesEndpoints(Resource):
         title: str | UnsetType = UNSET,
         color: str | UnsetType = UNSET,
         pinned: bool | UnsetType = UNSET,
-    ) -> Note:
-        """Create a note.
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Note]:
+        """`ghl.contacts.notes.create`, returning its HTTP answer too.
 
-        `POST /contacts/{contact_id}/notes`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `POST /contacts/{contact_id}/notes`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsNotesEndpoints.create`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(
+        return await self._session.call_raw(
             routes.CREATE_NOTE,
             (contact_id,),
             body=CreateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def update(
@@ -339,47 +1312,384 @@ class ContactsNotesEndpoints(Resource):
         title: str | UnsetType = UNSET,
         color: str | UnsetType = UNSET,
         pinned: bool | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Note]:
+        """`ghl.contacts.notes.update`, returning its HTTP answer too.
+
+        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsNotesEndpoints.update`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.UPDATE_NOTE,
+            (contact_id, note_id),
+            body=UpdateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def delete(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.contacts.notes.delete`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        Arguments and errors as `ContactsNotesEndpoints.delete`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.DELETE_NOTE,
+            (contact_id, note_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[builtins.list[Note]]:
+        """`ghl.contacts.notes.list`, returning its HTTP answer too.
+
+        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsNotesEndpoints.list`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.LIST_NOTES,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class ContactsNotesEndpoints(Resource):
+    """`ghl.contacts.notes`: 5 method(s)."""
+
+    __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ContactsNotesRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return ContactsNotesRawEndpoints(self._session)
+
+    async def get(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Note:
+        """Get one note.
+
+        `GET /contacts/{contact_id}/notes/{note_id}`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            note_id: The note's id (as in `Note.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The note.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.GET_NOTE,
+            (contact_id, note_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def create(
+        self,
+        contact_id: str,
+        *,
+        body: str,
+        user_id: str | UnsetType = UNSET,
+        title: str | UnsetType = UNSET,
+        color: str | UnsetType = UNSET,
+        pinned: bool | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Note:
+        """Create a note.
+
+        `POST /contacts/{contact_id}/notes`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            body: The note's text.
+            user_id: Id of the user the note is written by.
+            title: The note's title.
+            color: Colour of the note, as a hex code (`#FFAA00`).
+            pinned: Whether the note is pinned to the top.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The note.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The create may have been applied and no lookup could tell; it was
+                not resent.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.CREATE_NOTE,
+            (contact_id,),
+            body=CreateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        body: str | UnsetType = UNSET,
+        user_id: str | UnsetType = UNSET,
+        title: str | UnsetType = UNSET,
+        color: str | UnsetType = UNSET,
+        pinned: bool | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Note:
         """Update a note.
 
-        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `PUT /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            note_id: The note's id (as in `Note.id`).
+            body: The note's text. Leave it out to keep the current value.
+            user_id: Id of the user the note is written by. Leave it out to keep the current value.
+            title: The note's title. Leave it out to keep the current value.
+            color: Colour of the note, as a hex code (`#FFAA00`). Leave it out to keep the current
+                value.
+            pinned: Whether the note is pinned to the top. Leave it out to keep the current value.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The note.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.UPDATE_NOTE,
             (contact_id, note_id),
             body=UpdateNote(body=body, user_id=user_id, title=title, color=color, pinned=pinned),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def delete(self, contact_id: str, note_id: str) -> Ack:
+    async def delete(
+        self,
+        contact_id: str,
+        note_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Delete a note.
 
         `DELETE /contacts/{contact_id}/notes/{note_id}`, scope `contacts.write`,
         `Version: 2021-07-28`.
-        """
-        return await self._session.call(routes.DELETE_NOTE, (contact_id, note_id))
 
-    async def list(self, contact_id: str) -> list[Note]:
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            note_id: The note's id (as in `Note.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.DELETE_NOTE,
+            (contact_id, note_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> builtins.list[Note]:
         """List a contact's notes.
 
-        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/{contact_id}/notes`, scope `contacts.readonly`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's notes.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.LIST_NOTES, (contact_id,))
+        return await self._session.call(
+            routes.LIST_NOTES,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
 
-class ContactsTasksEndpoints(Resource):
-    """`ghl.contacts.tasks`: 6 method(s)."""
+class ContactsTasksRawEndpoints(Resource):
+    """`ghl.contacts.tasks.with_raw_response`: methods returning a `RawResponse`."""
 
     __slots__ = ()
 
-    async def get(self, contact_id: str, task_id: str) -> Task:
-        """Get one task.
+    async def get(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Task]:
+        """`ghl.contacts.tasks.get`, returning its HTTP answer too.
 
         `GET /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.readonly`,
         `Version: 2021-07-28`.
+        Arguments and errors as `ContactsTasksEndpoints.get`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(routes.GET_TASK, (contact_id, task_id))
+        return await self._session.call_raw(
+            routes.GET_TASK,
+            (contact_id, task_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def create(
         self,
@@ -390,13 +1700,22 @@ class ContactsTasksEndpoints(Resource):
         completed: bool = False,
         body: str | UnsetType = UNSET,
         assigned_to: str | UnsetType = UNSET,
-    ) -> Task:
-        """Create a task.
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Task]:
+        """`ghl.contacts.tasks.create`, returning its HTTP answer too.
 
-        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsTasksEndpoints.create`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(
+        return await self._session.call_raw(
             routes.CREATE_TASK,
             (contact_id,),
             body=CreateTask(
@@ -406,6 +1725,10 @@ class ContactsTasksEndpoints(Resource):
                 body=body,
                 assigned_to=assigned_to,
             ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def update(
@@ -418,11 +1741,298 @@ class ContactsTasksEndpoints(Resource):
         due_date: str | UnsetType = UNSET,
         completed: bool | UnsetType = UNSET,
         assigned_to: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Task]:
+        """`ghl.contacts.tasks.update`, returning its HTTP answer too.
+
+        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsTasksEndpoints.update`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.UPDATE_TASK,
+            (contact_id, task_id),
+            body=UpdateTask(
+                title=title,
+                body=body,
+                due_date=due_date,
+                completed=completed,
+                assigned_to=assigned_to,
+            ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def complete(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        completed: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Task]:
+        """`ghl.contacts.tasks.complete`, returning its HTTP answer too.
+
+        `PUT /contacts/{contact_id}/tasks/{task_id}/completed`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        Arguments and errors as `ContactsTasksEndpoints.complete`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.COMPLETE_TASK,
+            (contact_id, task_id),
+            body=TaskStatus(completed=completed),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def delete(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.contacts.tasks.delete`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        Arguments and errors as `ContactsTasksEndpoints.delete`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.DELETE_TASK,
+            (contact_id, task_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[builtins.list[Task]]:
+        """`ghl.contacts.tasks.list`, returning its HTTP answer too.
+
+        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsTasksEndpoints.list`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.LIST_TASKS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class ContactsTasksEndpoints(Resource):
+    """`ghl.contacts.tasks`: 6 method(s)."""
+
+    __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> ContactsTasksRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return ContactsTasksRawEndpoints(self._session)
+
+    async def get(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Task:
+        """Get one task.
+
+        `GET /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.readonly`,
+        `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            task_id: The task's id (as in `Task.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The task.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.GET_TASK,
+            (contact_id, task_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def create(
+        self,
+        contact_id: str,
+        *,
+        title: str,
+        due_date: str,
+        completed: bool = False,
+        body: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Task:
+        """Create a task.
+
+        `POST /contacts/{contact_id}/tasks`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            title: What the task is, in a few words.
+            due_date: When the task is due: an ISO 8601 date-time (`2026-02-01T09:00:00Z`).
+            completed: Whether the task starts out done.
+            body: The task's description.
+            assigned_to: Id of the user the task is assigned to.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The task.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The create may have been applied and no lookup could tell; it was
+                not resent.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.CREATE_TASK,
+            (contact_id,),
+            body=CreateTask(
+                title=title,
+                due_date=due_date,
+                completed=completed,
+                body=body,
+                assigned_to=assigned_to,
+            ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        title: str | UnsetType = UNSET,
+        body: str | UnsetType = UNSET,
+        due_date: str | UnsetType = UNSET,
+        completed: bool | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Task:
         """Update a task.
 
-        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `PUT /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            task_id: The task's id (as in `Task.id`).
+            title: What the task is, in a few words. Leave it out to keep the current value.
+            body: The task's description. Leave it out to keep the current value.
+            due_date: When the task is due: an ISO 8601 date-time (`2026-02-01T09:00:00Z`). Leave it
+                out to keep the current value.
+            completed: Whether the task is done. Leave it out to keep the current value.
+            assigned_to: Id of the user the task is assigned to. Leave it out to keep the current
+                value.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The task.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.UPDATE_TASK,
@@ -434,55 +2044,190 @@ class ContactsTasksEndpoints(Resource):
                 completed=completed,
                 assigned_to=assigned_to,
             ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def complete(self, contact_id: str, task_id: str, *, completed: bool = True) -> Task:
+    async def complete(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        completed: bool = True,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Task:
         """Mark a task completed (or not).
 
         `PUT /contacts/{contact_id}/tasks/{task_id}/completed`, scope `contacts.write`,
         `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            task_id: The task's id (as in `Task.id`).
+            completed: `True` marks the task done, `False` reopens it.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The task.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.COMPLETE_TASK,
             (contact_id, task_id),
             body=TaskStatus(completed=completed),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def delete(self, contact_id: str, task_id: str) -> Ack:
+    async def delete(
+        self,
+        contact_id: str,
+        task_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Delete a task.
 
         `DELETE /contacts/{contact_id}/tasks/{task_id}`, scope `contacts.write`,
         `Version: 2021-07-28`.
-        """
-        return await self._session.call(routes.DELETE_TASK, (contact_id, task_id))
 
-    async def list(self, contact_id: str) -> list[Task]:
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            task_id: The task's id (as in `Task.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.DELETE_TASK,
+            (contact_id, task_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> builtins.list[Task]:
         """List a contact's tasks.
 
-        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/{contact_id}/tasks`, scope `contacts.readonly`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's tasks.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.LIST_TASKS, (contact_id,))
+        return await self._session.call(
+            routes.LIST_TASKS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
 
-class V3ContactsEndpoints(ContactBundles, Resource):
-    """`ghl.v3.contacts`: 21 method(s)."""
+class V3ContactsRawEndpoints(Resource):
+    """`ghl.v3.contacts.with_raw_response`: methods returning a `RawResponse`."""
 
     __slots__ = ("appointments", "notes", "tasks")
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self.appointments = V3ContactsAppointmentsEndpoints(session)
-        self.notes = V3ContactsNotesEndpoints(session)
-        self.tasks = V3ContactsTasksEndpoints(session)
+        self.appointments = V3ContactsAppointmentsRawEndpoints(session)
+        self.notes = V3ContactsNotesRawEndpoints(session)
+        self.tasks = V3ContactsTasksRawEndpoints(session)
 
-    async def get(self, contact_id: str) -> Contact:
-        """Get a contact by id.
+    async def get(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Contact]:
+        """`ghl.v3.contacts.get`, returning its HTTP answer too.
 
-        `GET /contacts/{contact_id}`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/{contact_id}`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.get`; a 2xx body that does not match the model
+        raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(routes.V3_GET_CONTACT, (contact_id,))
+        return await self._session.call_raw(
+            routes.V3_GET_CONTACT,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def create(
         self,
@@ -510,11 +2255,837 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         source: str | UnsetType = UNSET,
         assigned_to: str | UnsetType = UNSET,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Contact]:
+        """`ghl.v3.contacts.create`, returning its HTTP answer too.
+
+        `POST /contacts/`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.create`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call_raw(
+            routes.V3_CREATE_CONTACT,
+            body=CreateContactV3(
+                location_id=location,
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                gender=gender,
+                company_name=company_name,
+                source=source,
+                assigned_to=assigned_to,
+            ),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: list[str] | UnsetType = UNSET,
+        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInputV3 | UnsetType = UNSET,
+        source: str | None | UnsetType = UNSET,
+        assigned_to: str | None | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Contact]:
+        """`ghl.v3.contacts.update`, returning its HTTP answer too.
+
+        `PUT /contacts/{contact_id}`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.update`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_UPDATE_CONTACT,
+            (contact_id,),
+            body=UpdateContactV3(
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                source=source,
+                assigned_to=assigned_to,
+            ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def delete(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.v3.contacts.delete`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.delete`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_DELETE_CONTACT,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def upsert(
+        self,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: list[str] | UnsetType = UNSET,
+        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInputV3 | UnsetType = UNSET,
+        gender: str | UnsetType = UNSET,
+        company_name: str | None | UnsetType = UNSET,
+        source: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        create_new_if_duplicate_allowed: bool | UnsetType = UNSET,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[UpsertResult]:
+        """`ghl.v3.contacts.upsert`, returning its HTTP answer too.
+
+        `POST /contacts/upsert`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.upsert`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call_raw(
+            routes.V3_UPSERT_CONTACT,
+            body=UpsertContactV3(
+                location_id=location,
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                gender=gender,
+                company_name=company_name,
+                source=source,
+                assigned_to=assigned_to,
+                create_new_if_duplicate_allowed=create_new_if_duplicate_allowed,
+            ),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def list_by_business(
+        self,
+        business_id: str,
+        *,
+        query: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+        start_after: list[str] | None = None,
+        skip: int | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[ContactsPage]:
+        """`ghl.v3.contacts.list_by_business`, returning its HTTP answer too.
+
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.list_by_business`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        state = KeysetPage.start(limit, page, start_after, skip)
+        page_query, _ = state.request(
+            BusinessContactsQueryV3(location_id=location, query=query),
+            None,
+        )
+        return await self._session.call_raw(
+            routes.V3_LIST_BUSINESS_CONTACTS,
+            (business_id,),
+            query=page_query,
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def search(
+        self,
+        *,
+        filters: list[SearchFilter] | UnsetType = UNSET,
+        sort: list[SearchSort] | UnsetType = UNSET,
+        query: str | UnsetType = UNSET,
+        page_limit: int = 100,
+        page: int = 1,
+        search_after: list[str | int | float] | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[ContactsPage]:
+        """`ghl.v3.contacts.search`, returning its HTTP answer too.
+
+        `POST /contacts/search`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.search`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        state = SearchPage.start(page_limit, page, search_after)
+        _, page_body = state.request(
+            None,
+            SearchBody(
+                location_id=location,
+                page_limit=page_limit,
+                filters=filters,
+                sort=sort,
+                query=query,
+            ),
+        )
+        return await self._session.call_raw(
+            routes.V3_SEARCH_CONTACTS,
+            body=page_body,
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def find_duplicate(
+        self,
+        *,
+        phone: str | UnsetType = UNSET,
+        email: str | UnsetType = UNSET,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Contact | None]:
+        """`ghl.v3.contacts.find_duplicate`, returning its HTTP answer too.
+
+        `GET /contacts/search/duplicate`, scope `contacts.readonly`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.find_duplicate`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        if email is UNSET and phone is UNSET:
+            raise ConfigError("find_duplicate: pass email= or phone=")
+        location = self._session.location(location_id)
+        raw = await self._session.call_raw(
+            routes.V3_FIND_DUPLICATE,
+            query=DuplicateQuery(location_id=location, number=phone, email=email),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+        return raw.map(lambda result: result.contact)
+
+    async def add_tags(
+        self,
+        contact_id: str,
+        tags: list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[list[str]]:
+        """`ghl.v3.contacts.add_tags`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.add_tags`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_ADD_TAGS,
+            (contact_id,),
+            body=Tags(tags=tags),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_tags(
+        self,
+        contact_id: str,
+        tags: list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[list[str]]:
+        """`ghl.v3.contacts.remove_tags`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.remove_tags`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_REMOVE_TAGS,
+            (contact_id,),
+            body=Tags(tags=tags),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def bulk_update_tags(
+        self,
+        action: Literal["add", "remove"],
+        *,
+        contacts: list[str],
+        tags: list[str],
+        remove_all_tags: bool | UnsetType = UNSET,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[BulkTagsResult]:
+        """`ghl.v3.contacts.bulk_update_tags`, returning its HTTP answer too.
+
+        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.bulk_update_tags`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        if action not in ("add", "remove"):
+            raise ConfigError(f"action must be one of 'add', 'remove', not {action!r}")
+        location = self._session.location(location_id)
+        return await self._session.call_raw(
+            routes.V3_BULK_UPDATE_TAGS,
+            (action,),
+            body=BulkTagsUpdate(
+                location_id=location,
+                contacts=contacts,
+                tags=tags,
+                remove_all_tags=remove_all_tags,
+            ),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def bulk_set_business(
+        self,
+        *,
+        ids: list[str],
+        business_id: str | None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[BulkBusinessResult]:
+        """`ghl.v3.contacts.bulk_set_business`, returning its HTTP answer too.
+
+        `POST /contacts/bulk/business`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.bulk_set_business`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call_raw(
+            routes.V3_BULK_SET_BUSINESS,
+            body=BulkBusinessUpdate(location_id=location, ids=ids, business_id=business_id),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def add_followers(
+        self,
+        contact_id: str,
+        followers: list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[FollowersResult]:
+        """`ghl.v3.contacts.add_followers`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/followers`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.add_followers`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_ADD_FOLLOWERS,
+            (contact_id,),
+            body=Followers(followers=followers),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_followers(
+        self,
+        contact_id: str,
+        followers: list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[FollowersResult]:
+        """`ghl.v3.contacts.remove_followers`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.remove_followers`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_REMOVE_FOLLOWERS,
+            (contact_id,),
+            body=Followers(followers=followers),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def add_to_campaign(
+        self,
+        contact_id: str,
+        campaign_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.v3.contacts.add_to_campaign`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
+        `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.add_to_campaign`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_ADD_TO_CAMPAIGN,
+            (contact_id, campaign_id),
+            body=CampaignBody(),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_from_campaign(
+        self,
+        contact_id: str,
+        campaign_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.v3.contacts.remove_from_campaign`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
+        `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.remove_from_campaign`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_REMOVE_FROM_CAMPAIGN,
+            (contact_id, campaign_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def remove_from_all_campaigns(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.v3.contacts.remove_from_all_campaigns`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/campaigns/remove-all`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.remove_from_all_campaigns`; a 2xx body that
+        does not match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_REMOVE_FROM_ALL_CAMPAIGNS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def add_to_workflow(
+        self,
+        contact_id: str,
+        workflow_id: str,
+        *,
+        event_start_time: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.v3.contacts.add_to_workflow`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`, `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.add_to_workflow`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_ADD_TO_WORKFLOW,
+            (contact_id, workflow_id),
+            body=WorkflowBody(event_start_time=event_start_time),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_from_workflow(
+        self,
+        contact_id: str,
+        workflow_id: str,
+        *,
+        event_start_time: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.v3.contacts.remove_from_workflow`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
+        `Version: v3`.
+        Arguments and errors as `V3ContactsEndpoints.remove_from_workflow`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.V3_REMOVE_FROM_WORKFLOW,
+            (contact_id, workflow_id),
+            body=WorkflowBody(event_start_time=event_start_time),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+
+class V3ContactsEndpoints(ContactBundles, Resource):
+    """`ghl.v3.contacts`: 23 method(s)."""
+
+    __slots__ = ("appointments", "notes", "tasks")
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.appointments = V3ContactsAppointmentsEndpoints(session)
+        self.notes = V3ContactsNotesEndpoints(session)
+        self.tasks = V3ContactsTasksEndpoints(session)
+
+    @property
+    def with_raw_response(self) -> V3ContactsRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return V3ContactsRawEndpoints(self._session)
+
+    async def get(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Contact:
+        """Get a contact by id.
+
+        `GET /contacts/{contact_id}`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.V3_GET_CONTACT,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def create(
+        self,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: list[str] | UnsetType = UNSET,
+        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInputV3 | UnsetType = UNSET,
+        gender: str | UnsetType = UNSET,
+        company_name: str | None | UnsetType = UNSET,
+        source: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Contact:
         """Create a contact.
 
-        `POST /contacts/`, scope `contacts.write`,
-        `Version: v3`.
+        `POST /contacts/`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            first_name: First name.
+            last_name: Last name.
+            name: Full name, when you do not split it into first and last.
+            email: E-mail address.
+            phone: Phone number, preferably E.164 (`+14155550123`).
+            address1: Street address (first line).
+            city: City.
+            state: State, province or region.
+            postal_code: Postal or ZIP code.
+            website: Website URL.
+            timezone: IANA time zone name (`America/New_York`).
+            dnd: The global do-not-disturb switch, over every channel.
+            inbound_dnd_settings: Do-not-disturb for inbound messages, one switch for all channels.
+            tags: Tags to give the contact.
+            custom_fields: Custom field values to write, by field `id` or `key`
+                (`CustomFieldInput`).
+            date_of_birth: Date of birth as a string: `YYYY-MM-DD`, `MM/DD/YYYY`, `YYYY/MM/DD` or
+                `MM-DD-YYYY` (`.` and `_` work as separators too).
+            country: Country as an ISO 3166-1 alpha-2 code (`US`, `DE`).
+            dnd_settings: Do-not-disturb state per channel (the type's fields are the version's
+                channel keys).
+            gender: Gender, as free text.
+            company_name: The contact's company.
+            source: Where the contact came from (free text shown in HighLevel).
+            assigned_to: Id of the user (staff member) the contact is assigned to.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The new contact.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The create may have been applied and no lookup could tell; it was
+                not resent.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return await self._session.call(
@@ -545,6 +3116,10 @@ class V3ContactsEndpoints(ContactBundles, Resource):
                 assigned_to=assigned_to,
             ),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def update(
@@ -571,11 +3146,76 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         dnd_settings: DndSettingsInputV3 | UnsetType = UNSET,
         source: str | None | UnsetType = UNSET,
         assigned_to: str | None | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Contact:
         """Update a contact; omitted fields stay.
 
-        `PUT /contacts/{contact_id}`, scope `contacts.write`,
-        `Version: v3`.
+        `PUT /contacts/{contact_id}`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            first_name: First name. `None` clears it; leave it out to keep the current value.
+            last_name: Last name. `None` clears it; leave it out to keep the current value.
+            name: Full name, when you do not split it into first and last. `None` clears it; leave
+                it out to keep the current value.
+            email: E-mail address. `None` clears it; leave it out to keep the current value.
+            phone: Phone number, preferably E.164 (`+14155550123`). `None` clears it; leave it out
+                to keep the current value.
+            address1: Street address (first line). `None` clears it; leave it out to keep the
+                current value.
+            city: City. `None` clears it; leave it out to keep the current value.
+            state: State, province or region. `None` clears it; leave it out to keep the current
+                value.
+            postal_code: Postal or ZIP code. Leave it out to keep the current value.
+            website: Website URL. `None` clears it; leave it out to keep the current value.
+            timezone: IANA time zone name (`America/New_York`). `None` clears it; leave it out to
+                keep the current value.
+            dnd: The global do-not-disturb switch, over every channel. Leave it out to keep the
+                current value.
+            inbound_dnd_settings: Do-not-disturb for inbound messages, one switch for all channels.
+                Leave it out to keep the current value.
+            tags: The contact's tags after this call: they REPLACE every tag it has (an empty list
+                removes them all). To add or remove some, use `add_tags`/`remove_tags`. Leave it out
+                to keep the current value.
+            custom_fields: Custom field values to write, by field `id` or `key`
+                (`CustomFieldInput`). Leave it out to keep the current value.
+            date_of_birth: Date of birth as a string: `YYYY-MM-DD`, `MM/DD/YYYY`, `YYYY/MM/DD` or
+                `MM-DD-YYYY` (`.` and `_` work as separators too). `None` clears it; leave it out to
+                keep the current value.
+            country: Country as an ISO 3166-1 alpha-2 code (`US`, `DE`). Leave it out to keep the
+                current value.
+            dnd_settings: Do-not-disturb state per channel (the type's fields are the version's
+                channel keys). Leave it out to keep the current value.
+            source: Where the contact came from (free text shown in HighLevel). `None` clears it;
+                leave it out to keep the current value.
+            assigned_to: Id of the user (staff member) the contact is assigned to. `None` clears it;
+                leave it out to keep the current value.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact as it is after the update.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_UPDATE_CONTACT,
@@ -602,15 +3242,53 @@ class V3ContactsEndpoints(ContactBundles, Resource):
                 source=source,
                 assigned_to=assigned_to,
             ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def delete(self, contact_id: str) -> Ack:
+    async def delete(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Delete a contact.
 
-        `DELETE /contacts/{contact_id}`, scope `contacts.write`,
-        `Version: v3`.
+        `DELETE /contacts/{contact_id}`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.V3_DELETE_CONTACT, (contact_id,))
+        return await self._session.call(
+            routes.V3_DELETE_CONTACT,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def upsert(
         self,
@@ -639,11 +3317,84 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         assigned_to: str | UnsetType = UNSET,
         create_new_if_duplicate_allowed: bool | UnsetType = UNSET,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> UpsertResult:
         """Create or update a contact by email/phone.
 
-        `POST /contacts/upsert`, scope `contacts.write`,
-        `Version: v3`.
+        `POST /contacts/upsert`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            first_name: First name. `None` clears it; leave it out to keep the current value.
+            last_name: Last name. `None` clears it; leave it out to keep the current value.
+            name: Full name, when you do not split it into first and last. `None` clears it; leave
+                it out to keep the current value.
+            email: E-mail address. `None` clears it; leave it out to keep the current value.
+            phone: Phone number, preferably E.164 (`+14155550123`). `None` clears it; leave it out
+                to keep the current value.
+            address1: Street address (first line). `None` clears it; leave it out to keep the
+                current value.
+            city: City. `None` clears it; leave it out to keep the current value.
+            state: State, province or region. `None` clears it; leave it out to keep the current
+                value.
+            postal_code: Postal or ZIP code. Leave it out to keep the current value.
+            website: Website URL. `None` clears it; leave it out to keep the current value.
+            timezone: IANA time zone name (`America/New_York`). `None` clears it; leave it out to
+                keep the current value.
+            dnd: The global do-not-disturb switch, over every channel. Leave it out to keep the
+                current value.
+            inbound_dnd_settings: Do-not-disturb for inbound messages, one switch for all channels.
+                Leave it out to keep the current value.
+            tags: The contact's tags: on a new contact its tags; on a match they REPLACE every tag
+                it has. To add or remove some, use `add_tags`/`remove_tags`. Leave it out to keep
+                the current value.
+            custom_fields: Custom field values to write, by field `id` or `key`
+                (`CustomFieldInput`). Leave it out to keep the current value.
+            date_of_birth: Date of birth as a string: `YYYY-MM-DD`, `MM/DD/YYYY`, `YYYY/MM/DD` or
+                `MM-DD-YYYY` (`.` and `_` work as separators too). `None` clears it; leave it out to
+                keep the current value.
+            country: Country as an ISO 3166-1 alpha-2 code (`US`, `DE`). Leave it out to keep the
+                current value.
+            dnd_settings: Do-not-disturb state per channel (the type's fields are the version's
+                channel keys). Leave it out to keep the current value.
+            gender: Gender, as free text. Leave it out to keep the current value.
+            company_name: The contact's company. `None` clears it; leave it out to keep the current
+                value.
+            source: Where the contact came from (free text shown in HighLevel). Leave it out to keep
+                the current value.
+            assigned_to: Id of the user (staff member) the contact is assigned to. Leave it out to
+                keep the current value.
+            create_new_if_duplicate_allowed: `True` creates a new contact even when one matches,
+                where the location allows duplicates (such a call may create one each time it is
+                sent, so a lost answer is looked up before any resend). Leave it out to keep the
+                current value.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact, and `new`: whether it was created.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The create may have been applied and no lookup could tell; it was
+                not resent.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return await self._session.call(
@@ -675,6 +3426,10 @@ class V3ContactsEndpoints(ContactBundles, Resource):
                 create_new_if_duplicate_allowed=create_new_if_duplicate_allowed,
             ),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def list_by_business(
@@ -685,15 +3440,51 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         limit: int = 100,
         page: int = 1,
         start_after: list[str] | None = None,
+        skip: int | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> ContactsPage:
         """List the contacts linked to a business, one page.
 
-        `GET /contacts/business/{business_id}`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            business_id: The business's id (a HighLevel Business object).
+            query: Free text to match among the business's contacts.
+            limit: Contacts per page request, 1 to 100.
+            page: Start at this page, counted from 1.
+            start_after: Start after this `[name, id]` pair (`ContactsPage.start_after_key()` of a
+                previous page) instead of at `page` or `skip`.
+            skip: Start at this many contacts in, counted from 0, instead of at `page`; later pages
+                continue with `startAfter`.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            One page (`ContactsPage`): its `items` and `total_count`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
-        state = KeysetPage.start(limit, page, start_after)
+        state = KeysetPage.start(limit, page, start_after, skip)
         page_query, _ = state.request(
             BusinessContactsQueryV3(location_id=location, query=query),
             None,
@@ -703,6 +3494,9 @@ class V3ContactsEndpoints(ContactBundles, Resource):
             (business_id,),
             query=page_query,
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
     def iter_by_business(
@@ -713,21 +3507,129 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         limit: int = 100,
         page: int = 1,
         start_after: list[str] | None = None,
+        skip: int | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `list_by_business`, one page request at a time.
 
-        `GET /contacts/business/{business_id}`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`, `Version: v3`.
         Arguments are checked at once; stop early with `break` whenever you like.
+
+        Args:
+            business_id: The business's id (a HighLevel Business object).
+            query: Free text to match among the business's contacts.
+            limit: Contacts per page request, 1 to 100.
+            page: Start at this page, counted from 1.
+            start_after: Start after this `[name, id]` pair (`ContactsPage.start_after_key()` of a
+                previous page) instead of at `page` or `skip`.
+            skip: Start at this many contacts in, counted from 0, instead of at `page`; later pages
+                continue with `startAfter`.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `Contact`, in the server's order.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return self._session.paginate(
             routes.V3_LIST_BUSINESS_CONTACTS,
             (business_id,),
-            KeysetPage.start(limit, page, start_after),
+            KeysetPage.start(limit, page, start_after, skip),
             query=BusinessContactsQueryV3(location_id=location, query=query),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    def iter_by_business_pages(
+        self,
+        business_id: str,
+        *,
+        query: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+        start_after: list[str] | None = None,
+        skip: int | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> AsyncGenerator[PageResponse[ContactsPage], None]:
+        """Yield every page of `list_by_business` with its answer, one request at a time.
+
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`, `Version: v3`.
+        For progress bars and per-page work. Arguments are checked at once; stop early with `break`
+        whenever you like.
+
+        Args:
+            business_id: The business's id (a HighLevel Business object).
+            query: Free text to match among the business's contacts.
+            limit: Contacts per page request, 1 to 100.
+            page: Start at this page, counted from 1.
+            start_after: Start after this `[name, id]` pair (`ContactsPage.start_after_key()` of a
+                previous page) instead of at `page` or `skip`.
+            skip: Start at this many contacts in, counted from 0, instead of at `page`; later pages
+                continue with `startAfter`.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `PageResponse[ContactsPage]`: the page (`.data`, `.items`,
+            `.total_count`), its status and headers, and where it started (`.state`) and the next
+            one starts (`.next_state`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        location = self._session.location(location_id)
+        return self._session.pages(
+            routes.V3_LIST_BUSINESS_CONTACTS,
+            (business_id,),
+            KeysetPage.start(limit, page, start_after, skip),
+            query=BusinessContactsQueryV3(location_id=location, query=query),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
     async def search(
@@ -740,11 +3642,48 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         page: int = 1,
         search_after: list[str | int | float] | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> ContactsPage:
         """Search contacts, one page.
 
-        `POST /contacts/search`, scope `contacts.readonly`,
-        `Version: v3`.
+        `POST /contacts/search`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            filters: Search filters (`SearchFilter(field=..., operator=..., value=...)`, or a group
+                with `group="AND"|"OR"` and `filters=`); all must match.
+            sort: Sort keys, first one first (`SearchSort(field="dateAdded", direction="desc")`).
+            query: Free text to match (at most 75 characters).
+            page_limit: Contacts per page request, 1 to 500.
+            page: Start at this page, counted from 1. Page numbers reach the first 10,000 results; a
+                walk goes on past them with `searchAfter` cursors by itself.
+            search_after: Start after this cursor (a contact's `search_after`, or a page's
+                `next_state.search_after`) instead of at a page number.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            One page (`ContactsPage`): its `items` and `total_count`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         state = SearchPage.start(page_limit, page, search_after)
@@ -762,6 +3701,10 @@ class V3ContactsEndpoints(ContactBundles, Resource):
             routes.V3_SEARCH_CONTACTS,
             body=page_body,
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     def iter_search(
@@ -774,12 +3717,50 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         page: int = 1,
         search_after: list[str | int | float] | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `search`, one page request at a time.
 
-        `POST /contacts/search`, scope `contacts.readonly`,
-        `Version: v3`.
+        `POST /contacts/search`, scope `contacts.readonly`, `Version: v3`.
         Arguments are checked at once; stop early with `break` whenever you like.
+
+        Args:
+            filters: Search filters (`SearchFilter(field=..., operator=..., value=...)`, or a group
+                with `group="AND"|"OR"` and `filters=`); all must match.
+            sort: Sort keys, first one first (`SearchSort(field="dateAdded", direction="desc")`).
+            query: Free text to match (at most 75 characters).
+            page_limit: Contacts per page request, 1 to 500.
+            page: Start at this page, counted from 1. Page numbers reach the first 10,000 results; a
+                walk goes on past them with `searchAfter` cursors by itself.
+            search_after: Start after this cursor (a contact's `search_after`, or a page's
+                `next_state.search_after`) instead of at a page number.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `Contact`, in the server's order.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return self._session.paginate(
@@ -794,6 +3775,87 @@ class V3ContactsEndpoints(ContactBundles, Resource):
                 query=query,
             ),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    def iter_search_pages(
+        self,
+        *,
+        filters: list[SearchFilter] | UnsetType = UNSET,
+        sort: list[SearchSort] | UnsetType = UNSET,
+        query: str | UnsetType = UNSET,
+        page_limit: int = 100,
+        page: int = 1,
+        search_after: list[str | int | float] | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> AsyncGenerator[PageResponse[ContactsPage], None]:
+        """Yield every page of `search` with its answer, one request at a time.
+
+        `POST /contacts/search`, scope `contacts.readonly`, `Version: v3`.
+        For progress bars and per-page work. Arguments are checked at once; stop early with `break`
+        whenever you like.
+
+        Args:
+            filters: Search filters (`SearchFilter(field=..., operator=..., value=...)`, or a group
+                with `group="AND"|"OR"` and `filters=`); all must match.
+            sort: Sort keys, first one first (`SearchSort(field="dateAdded", direction="desc")`).
+            query: Free text to match (at most 75 characters).
+            page_limit: Contacts per page request, 1 to 500.
+            page: Start at this page, counted from 1. Page numbers reach the first 10,000 results; a
+                walk goes on past them with `searchAfter` cursors by itself.
+            search_after: Start after this cursor (a contact's `search_after`, or a page's
+                `next_state.search_after`) instead of at a page number.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `PageResponse[ContactsPage]`: the page (`.data`, `.items`,
+            `.total_count`), its status and headers, and where it started (`.state`) and the next
+            one starts (`.next_state`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        location = self._session.location(location_id)
+        return self._session.pages(
+            routes.V3_SEARCH_CONTACTS,
+            (),
+            SearchPage.start(page_limit, page, search_after),
+            body=SearchBody(
+                location_id=location,
+                page_limit=page_limit,
+                filters=filters,
+                sort=sort,
+                query=query,
+            ),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def find_duplicate(
@@ -802,11 +3864,38 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         phone: str | UnsetType = UNSET,
         email: str | UnsetType = UNSET,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Contact | None:
         """Find the contact a new one would duplicate, by email or phone.
 
-        `GET /contacts/search/duplicate`, scope `contacts.readonly`,
-        `Version: v3`.
+        `GET /contacts/search/duplicate`, scope `contacts.readonly`, `Version: v3`.
+
+        Args:
+            phone: Look for a contact with this phone number (sent as `number`), preferably E.164.
+            email: Look for a contact with this e-mail address.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact a new one would duplicate, or `None`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         if email is UNSET and phone is UNSET:
             raise ConfigError("find_duplicate: pass email= or phone=")
@@ -815,24 +3904,113 @@ class V3ContactsEndpoints(ContactBundles, Resource):
             routes.V3_FIND_DUPLICATE,
             query=DuplicateQuery(location_id=location, number=phone, email=email),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
         return result.contact
 
-    async def add_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+    async def add_tags(
+        self,
+        contact_id: str,
+        tags: list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> list[str]:
         """Add tags to a contact.
 
-        `POST /contacts/{contact_id}/tags`, scope `contacts.write`,
-        `Version: v3`.
-        """
-        return await self._session.call(routes.V3_ADD_TAGS, (contact_id,), body=Tags(tags=tags))
+        `POST /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: v3`.
 
-    async def remove_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            tags: Tags to add; the contact keeps the ones it has.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's tags after the call.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.V3_ADD_TAGS,
+            (contact_id,),
+            body=Tags(tags=tags),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_tags(
+        self,
+        contact_id: str,
+        tags: list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> list[str]:
         """Remove tags from a contact.
 
-        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`,
-        `Version: v3`.
+        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            tags: Tags to remove; others stay.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's tags after the call.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.V3_REMOVE_TAGS, (contact_id,), body=Tags(tags=tags))
+        return await self._session.call(
+            routes.V3_REMOVE_TAGS,
+            (contact_id,),
+            body=Tags(tags=tags),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
 
     async def bulk_update_tags(
         self,
@@ -842,11 +4020,45 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         tags: list[str],
         remove_all_tags: bool | UnsetType = UNSET,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> BulkTagsResult:
         """Add or remove tags on many contacts in one request.
 
-        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`,
-        `Version: v3`.
+        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            action: `"add"` to add the tags to each contact, `"remove"` to remove them.
+            contacts: Ids of the contacts to change.
+            tags: Tags to add to (or remove from) every contact.
+            remove_all_tags: `True` removes all of the contacts' tags (HighLevel's `removeAllTags`).
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The outcome per contact (`responses`) and the error count.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         if action not in ("add", "remove"):
             raise ConfigError(f"action must be one of 'add', 'remove', not {action!r}")
@@ -861,6 +4073,10 @@ class V3ContactsEndpoints(ContactBundles, Resource):
                 remove_all_tags=remove_all_tags,
             ),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def bulk_set_business(
@@ -869,70 +4085,296 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         ids: list[str],
         business_id: str | None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> BulkBusinessResult:
         """Attach many contacts to a business, or detach them (business_id=None).
 
-        `POST /contacts/bulk/business`, scope `contacts.write`,
-        `Version: v3`.
+        `POST /contacts/bulk/business`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            ids: Ids of the contacts to attach or detach.
+            business_id: The business to attach the contacts to; `None` detaches them from any
+                business.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            Whether it worked, and the contact ids it applied to.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return await self._session.call(
             routes.V3_BULK_SET_BUSINESS,
             body=BulkBusinessUpdate(location_id=location, ids=ids, business_id=business_id),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def add_followers(self, contact_id: str, followers: list[str]) -> FollowersResult:
+    async def add_followers(
+        self,
+        contact_id: str,
+        followers: list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> FollowersResult:
         """Add followers (user ids).
 
-        `POST /contacts/{contact_id}/followers`, scope `contacts.write`,
-        `Version: v3`.
+        `POST /contacts/{contact_id}/followers`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            followers: Ids of the users to add as followers.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's followers, and which were added or removed.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_ADD_FOLLOWERS,
             (contact_id,),
             body=Followers(followers=followers),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def remove_followers(self, contact_id: str, followers: list[str]) -> FollowersResult:
+    async def remove_followers(
+        self,
+        contact_id: str,
+        followers: list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> FollowersResult:
         """Remove followers (user ids).
 
-        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`,
-        `Version: v3`.
+        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            followers: Ids of the users to stop following.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's followers, and which were added or removed.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_REMOVE_FOLLOWERS,
             (contact_id,),
             body=Followers(followers=followers),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def add_to_campaign(self, contact_id: str, campaign_id: str) -> Ack:
+    async def add_to_campaign(
+        self,
+        contact_id: str,
+        campaign_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Add a contact to a campaign.
 
         `POST /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
         `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            campaign_id: The campaign's id.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The request was sent and its outcome is unknown; it is never resent
+                (it could run twice).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_ADD_TO_CAMPAIGN,
             (contact_id, campaign_id),
             body=CampaignBody(),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def remove_from_campaign(self, contact_id: str, campaign_id: str) -> Ack:
+    async def remove_from_campaign(
+        self,
+        contact_id: str,
+        campaign_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Remove a contact from a campaign.
 
         `DELETE /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
         `Version: v3`.
-        """
-        return await self._session.call(routes.V3_REMOVE_FROM_CAMPAIGN, (contact_id, campaign_id))
 
-    async def remove_from_all_campaigns(self, contact_id: str) -> Ack:
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            campaign_id: The campaign's id.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.V3_REMOVE_FROM_CAMPAIGN,
+            (contact_id, campaign_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def remove_from_all_campaigns(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Remove a contact from every campaign.
 
-        `DELETE /contacts/{contact_id}/campaigns/remove-all`, scope `contacts.write`,
-        `Version: v3`.
+        `DELETE /contacts/{contact_id}/campaigns/remove-all`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.V3_REMOVE_FROM_ALL_CAMPAIGNS, (contact_id,))
+        return await self._session.call(
+            routes.V3_REMOVE_FROM_ALL_CAMPAIGNS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def add_to_workflow(
         self,
@@ -940,16 +4382,54 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         workflow_id: str,
         *,
         event_start_time: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Ack:
         """Enrol a contact in a workflow.
 
-        `POST /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
-        `Version: v3`.
+        `POST /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`, `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            workflow_id: The workflow's id.
+            event_start_time: When the contact enters the workflow: an ISO 8601 date-time with
+                offset (`2026-02-01T09:00:00+01:00`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The request was sent and its outcome is unknown; it is never resent
+                (it could run twice).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_ADD_TO_WORKFLOW,
             (contact_id, workflow_id),
             body=WorkflowBody(event_start_time=event_start_time),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def remove_from_workflow(
@@ -958,21 +4438,58 @@ class V3ContactsEndpoints(ContactBundles, Resource):
         workflow_id: str,
         *,
         event_start_time: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Ack:
         """Remove a contact from a workflow.
 
         `DELETE /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
         `Version: v3`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            workflow_id: The workflow's id.
+            event_start_time: When the contact enters the workflow: an ISO 8601 date-time with
+                offset (`2026-02-01T09:00:00+01:00`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.V3_REMOVE_FROM_WORKFLOW,
             (contact_id, workflow_id),
             body=WorkflowBody(event_start_time=event_start_time),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
 
-class V3OAuthEndpoints(Resource):
-    """`ghl.v3.oauth`: 2 method(s)."""
+class V3OAuthRawEndpoints(Resource):
+    """`ghl.v3.oauth.with_raw_response`: methods returning a `RawResponse`."""
 
     __slots__ = ()
 
@@ -990,11 +4507,19 @@ class V3OAuthEndpoints(Resource):
         location_id: str | UnsetType = UNSET,
         page_size: int = 100,
         page_token: str | None = None,
-    ) -> InstalledLocationsPageV3:
-        """List the company's locations and where the app is installed.
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[InstalledLocationsPageV3]:
+        """`ghl.v3.oauth.list_installed_locations`, returning its HTTP answer too.
 
-        `GET /oauth/installed-locations`, scope `oauth.readonly`,
-        `Version: v3`.
+        `GET /oauth/installed-locations`, scope `oauth.readonly`, `Version: v3`.
+        Arguments and errors as `V3OAuthEndpoints.list_installed_locations`; a 2xx body that does
+        not match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
         state = TokenPage.start(page_size, page_token)
         page_query, _ = state.request(
@@ -1011,7 +4536,102 @@ class V3OAuthEndpoints(Resource):
             ),
             None,
         )
-        return await self._session.call(routes.V3_LIST_INSTALLED_LOCATIONS, query=page_query)
+        return await self._session.call_raw(
+            routes.V3_LIST_INSTALLED_LOCATIONS,
+            query=page_query,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class V3OAuthEndpoints(Resource):
+    """`ghl.v3.oauth`: 3 method(s)."""
+
+    __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> V3OAuthRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return V3OAuthRawEndpoints(self._session)
+
+    async def list_installed_locations(
+        self,
+        *,
+        company_id: str,
+        app_id: str,
+        query: str | UnsetType = UNSET,
+        is_installed: bool | UnsetType = UNSET,
+        restrict_to_user_locations: bool | UnsetType = UNSET,
+        version_id: str | UnsetType = UNSET,
+        on_trial: bool | UnsetType = UNSET,
+        plan_id: str | UnsetType = UNSET,
+        location_id: str | UnsetType = UNSET,
+        page_size: int = 100,
+        page_token: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> InstalledLocationsPageV3:
+        """List the company's locations and where the app is installed.
+
+        `GET /oauth/installed-locations`, scope `oauth.readonly`, `Version: v3`.
+
+        Args:
+            company_id: The agency (company) id whose locations are listed.
+            app_id: Your Marketplace app's id.
+            query: Free text to match in location names.
+            is_installed: `True`: only locations where the app is installed; `False`: only others.
+            restrict_to_user_locations: Only locations the token's user can access.
+            version_id: Only installs of this version of the app.
+            on_trial: `True`: only locations whose install is on a trial.
+            plan_id: Only installs on this plan of the app.
+            location_id: Only this location.
+            page_size: Items per page request, 1 to 100.
+            page_token: Start at the page this token names (a page's `next_page_token`); default:
+                the first.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            One page (`InstalledLocationsPageV3`): its `items` and `total_count`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        state = TokenPage.start(page_size, page_token)
+        page_query, _ = state.request(
+            InstalledLocationsQueryV3(
+                company_id=company_id,
+                app_id=app_id,
+                query=query,
+                is_installed=is_installed,
+                restrict_to_user_locations=restrict_to_user_locations,
+                version_id=version_id,
+                on_trial=on_trial,
+                plan_id=plan_id,
+                location_id=location_id,
+            ),
+            None,
+        )
+        return await self._session.call(
+            routes.V3_LIST_INSTALLED_LOCATIONS,
+            query=page_query,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     def iter_installed_locations(
         self,
@@ -1027,12 +4647,48 @@ class V3OAuthEndpoints(Resource):
         location_id: str | UnsetType = UNSET,
         page_size: int = 100,
         page_token: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> AsyncGenerator[InstalledLocation, None]:
         """Yield every item of `list_installed_locations`, one page request at a time.
 
-        `GET /oauth/installed-locations`, scope `oauth.readonly`,
-        `Version: v3`.
+        `GET /oauth/installed-locations`, scope `oauth.readonly`, `Version: v3`.
         Arguments are checked at once; stop early with `break` whenever you like.
+
+        Args:
+            company_id: The agency (company) id whose locations are listed.
+            app_id: Your Marketplace app's id.
+            query: Free text to match in location names.
+            is_installed: `True`: only locations where the app is installed; `False`: only others.
+            restrict_to_user_locations: Only locations the token's user can access.
+            version_id: Only installs of this version of the app.
+            on_trial: `True`: only locations whose install is on a trial.
+            plan_id: Only installs on this plan of the app.
+            location_id: Only this location.
+            page_size: Items per page request, 1 to 100.
+            page_token: Start at the page this token names (a page's `next_page_token`); default:
+                the first.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `InstalledLocation`, in the server's order.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return self._session.paginate(
             routes.V3_LIST_INSTALLED_LOCATIONS,
@@ -1050,27 +4706,129 @@ class V3OAuthEndpoints(Resource):
                 location_id=location_id,
             ),
             location_id=None,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    def iter_installed_locations_pages(
+        self,
+        *,
+        company_id: str,
+        app_id: str,
+        query: str | UnsetType = UNSET,
+        is_installed: bool | UnsetType = UNSET,
+        restrict_to_user_locations: bool | UnsetType = UNSET,
+        version_id: str | UnsetType = UNSET,
+        on_trial: bool | UnsetType = UNSET,
+        plan_id: str | UnsetType = UNSET,
+        location_id: str | UnsetType = UNSET,
+        page_size: int = 100,
+        page_token: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> AsyncGenerator[PageResponse[InstalledLocationsPageV3], None]:
+        """Yield every page of `list_installed_locations` with its answer, one request at a time.
+
+        `GET /oauth/installed-locations`, scope `oauth.readonly`, `Version: v3`.
+        For progress bars and per-page work. Arguments are checked at once; stop early with `break`
+        whenever you like.
+
+        Args:
+            company_id: The agency (company) id whose locations are listed.
+            app_id: Your Marketplace app's id.
+            query: Free text to match in location names.
+            is_installed: `True`: only locations where the app is installed; `False`: only others.
+            restrict_to_user_locations: Only locations the token's user can access.
+            version_id: Only installs of this version of the app.
+            on_trial: `True`: only locations whose install is on a trial.
+            plan_id: Only installs on this plan of the app.
+            location_id: Only this location.
+            page_size: Items per page request, 1 to 100.
+            page_token: Start at the page this token names (a page's `next_page_token`); default:
+                the first.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `PageResponse[InstalledLocationsPageV3]`: the page (`.data`,
+            `.items`, `.total_count`), its status and headers, and where it started (`.state`) and
+            the next one starts (`.next_state`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return self._session.pages(
+            routes.V3_LIST_INSTALLED_LOCATIONS,
+            (),
+            TokenPage.start(page_size, page_token),
+            query=InstalledLocationsQueryV3(
+                company_id=company_id,
+                app_id=app_id,
+                query=query,
+                is_installed=is_installed,
+                restrict_to_user_locations=restrict_to_user_locations,
+                version_id=version_id,
+                on_trial=on_trial,
+                plan_id=plan_id,
+                location_id=location_id,
+            ),
+            location_id=None,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
 
-class ContactsEndpoints(ContactBundles, Resource):
-    """`ghl.contacts`: 23 method(s)."""
+class ContactsRawEndpoints(Resource):
+    """`ghl.contacts.with_raw_response`: methods returning a `RawResponse`."""
 
     __slots__ = ("appointments", "notes", "tasks")
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self.appointments = ContactsAppointmentsEndpoints(session)
-        self.notes = ContactsNotesEndpoints(session)
-        self.tasks = ContactsTasksEndpoints(session)
+        self.appointments = ContactsAppointmentsRawEndpoints(session)
+        self.notes = ContactsNotesRawEndpoints(session)
+        self.tasks = ContactsTasksRawEndpoints(session)
 
-    async def get(self, contact_id: str) -> Contact:
-        """Get a contact by id.
+    async def get(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Contact]:
+        """`ghl.contacts.get`, returning its HTTP answer too.
 
-        `GET /contacts/{contact_id}`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/{contact_id}`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.get`; a 2xx body that does not match the model
+        raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        return await self._session.call(routes.GET_CONTACT, (contact_id,))
+        return await self._session.call_raw(
+            routes.GET_CONTACT,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def create(
         self,
@@ -1088,8 +4846,8 @@ class ContactsEndpoints(ContactBundles, Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
@@ -1098,11 +4856,872 @@ class ContactsEndpoints(ContactBundles, Resource):
         source: str | UnsetType = UNSET,
         assigned_to: str | UnsetType = UNSET,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Contact]:
+        """`ghl.contacts.create`, returning its HTTP answer too.
+
+        `POST /contacts/`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.create`; a 2xx body that does not match the model
+        raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call_raw(
+            routes.CREATE_CONTACT,
+            body=CreateContact(
+                location_id=location,
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                gender=gender,
+                company_name=company_name,
+                source=source,
+                assigned_to=assigned_to,
+            ),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def update(
+        self,
+        contact_id: str,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInput | UnsetType = UNSET,
+        source: str | None | UnsetType = UNSET,
+        assigned_to: str | None | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Contact]:
+        """`ghl.contacts.update`, returning its HTTP answer too.
+
+        `PUT /contacts/{contact_id}`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.update`; a 2xx body that does not match the model
+        raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.UPDATE_CONTACT,
+            (contact_id,),
+            body=UpdateContact(
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                source=source,
+                assigned_to=assigned_to,
+            ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def delete(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.contacts.delete`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.delete`; a 2xx body that does not match the model
+        raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.DELETE_CONTACT,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def upsert(
+        self,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInput | UnsetType = UNSET,
+        gender: str | UnsetType = UNSET,
+        company_name: str | None | UnsetType = UNSET,
+        source: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        create_new_if_duplicate_allowed: bool | UnsetType = UNSET,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[UpsertResult]:
+        """`ghl.contacts.upsert`, returning its HTTP answer too.
+
+        `POST /contacts/upsert`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.upsert`; a 2xx body that does not match the model
+        raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call_raw(
+            routes.UPSERT_CONTACT,
+            body=UpsertContact(
+                location_id=location,
+                first_name=first_name,
+                last_name=last_name,
+                name=name,
+                email=email,
+                phone=phone,
+                address1=address1,
+                city=city,
+                state=state,
+                postal_code=postal_code,
+                website=website,
+                timezone=timezone,
+                dnd=dnd,
+                inbound_dnd_settings=inbound_dnd_settings,
+                tags=tags,
+                custom_fields=custom_fields,
+                date_of_birth=date_of_birth,
+                country=country,
+                dnd_settings=dnd_settings,
+                gender=gender,
+                company_name=company_name,
+                source=source,
+                assigned_to=assigned_to,
+                create_new_if_duplicate_allowed=create_new_if_duplicate_allowed,
+            ),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def list_by_business(
+        self,
+        business_id: str,
+        *,
+        query: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+        skip: int | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[ContactsPage]:
+        """`ghl.contacts.list_by_business`, returning its HTTP answer too.
+
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.list_by_business`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        state = OffsetPage.start(limit, page, skip)
+        page_query, _ = state.request(
+            BusinessContactsQuery(location_id=location, query=query),
+            None,
+        )
+        return await self._session.call_raw(
+            routes.LIST_BUSINESS_CONTACTS,
+            (business_id,),
+            query=page_query,
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def search(
+        self,
+        *,
+        filters: builtins.list[SearchFilter] | UnsetType = UNSET,
+        sort: builtins.list[SearchSort] | UnsetType = UNSET,
+        query: str | UnsetType = UNSET,
+        page_limit: int = 100,
+        page: int = 1,
+        search_after: builtins.list[str | int | float] | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[ContactsPage]:
+        """`ghl.contacts.search`, returning its HTTP answer too.
+
+        `POST /contacts/search`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.search`; a 2xx body that does not match the model
+        raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        state = SearchPage.start(page_limit, page, search_after)
+        _, page_body = state.request(
+            None,
+            SearchBody(
+                location_id=location,
+                page_limit=page_limit,
+                filters=filters,
+                sort=sort,
+                query=query,
+            ),
+        )
+        return await self._session.call_raw(
+            routes.SEARCH_CONTACTS,
+            body=page_body,
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def find_duplicate(
+        self,
+        *,
+        phone: str | UnsetType = UNSET,
+        email: str | UnsetType = UNSET,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Contact | None]:
+        """`ghl.contacts.find_duplicate`, returning its HTTP answer too.
+
+        `GET /contacts/search/duplicate`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.find_duplicate`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        if email is UNSET and phone is UNSET:
+            raise ConfigError("find_duplicate: pass email= or phone=")
+        location = self._session.location(location_id)
+        raw = await self._session.call_raw(
+            routes.FIND_DUPLICATE,
+            query=DuplicateQuery(location_id=location, number=phone, email=email),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+        return raw.map(lambda result: result.contact)
+
+    async def add_tags(
+        self,
+        contact_id: str,
+        tags: builtins.list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[builtins.list[str]]:
+        """`ghl.contacts.add_tags`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.add_tags`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.ADD_TAGS,
+            (contact_id,),
+            body=Tags(tags=tags),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_tags(
+        self,
+        contact_id: str,
+        tags: builtins.list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[builtins.list[str]]:
+        """`ghl.contacts.remove_tags`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.remove_tags`; a 2xx body that does not match the
+        model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.REMOVE_TAGS,
+            (contact_id,),
+            body=Tags(tags=tags),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def bulk_update_tags(
+        self,
+        action: Literal["add", "remove"],
+        *,
+        contacts: builtins.list[str],
+        tags: builtins.list[str],
+        remove_all_tags: bool | UnsetType = UNSET,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[BulkTagsResult]:
+        """`ghl.contacts.bulk_update_tags`, returning its HTTP answer too.
+
+        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.bulk_update_tags`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        if action not in ("add", "remove"):
+            raise ConfigError(f"action must be one of 'add', 'remove', not {action!r}")
+        location = self._session.location(location_id)
+        return await self._session.call_raw(
+            routes.BULK_UPDATE_TAGS,
+            (action,),
+            body=BulkTagsUpdate(
+                location_id=location,
+                contacts=contacts,
+                tags=tags,
+                remove_all_tags=remove_all_tags,
+            ),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def bulk_set_business(
+        self,
+        *,
+        ids: builtins.list[str],
+        business_id: str | None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[BulkBusinessResult]:
+        """`ghl.contacts.bulk_set_business`, returning its HTTP answer too.
+
+        `POST /contacts/bulk/business`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.bulk_set_business`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        return await self._session.call_raw(
+            routes.BULK_SET_BUSINESS,
+            body=BulkBusinessUpdate(location_id=location, ids=ids, business_id=business_id),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def add_followers(
+        self,
+        contact_id: str,
+        followers: builtins.list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[FollowersResult]:
+        """`ghl.contacts.add_followers`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/followers`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.add_followers`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.ADD_FOLLOWERS,
+            (contact_id,),
+            body=Followers(followers=followers),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_followers(
+        self,
+        contact_id: str,
+        followers: builtins.list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[FollowersResult]:
+        """`ghl.contacts.remove_followers`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.remove_followers`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.REMOVE_FOLLOWERS,
+            (contact_id,),
+            body=Followers(followers=followers),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def add_to_campaign(
+        self,
+        contact_id: str,
+        campaign_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.contacts.add_to_campaign`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.add_to_campaign`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.ADD_TO_CAMPAIGN,
+            (contact_id, campaign_id),
+            body=CampaignBody(),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_from_campaign(
+        self,
+        contact_id: str,
+        campaign_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.contacts.remove_from_campaign`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.remove_from_campaign`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.REMOVE_FROM_CAMPAIGN,
+            (contact_id, campaign_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def remove_from_all_campaigns(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.contacts.remove_from_all_campaigns`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/campaigns/removeAll`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.remove_from_all_campaigns`; a 2xx body that does
+        not match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.REMOVE_FROM_ALL_CAMPAIGNS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def add_to_workflow(
+        self,
+        contact_id: str,
+        workflow_id: str,
+        *,
+        event_start_time: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.contacts.add_to_workflow`, returning its HTTP answer too.
+
+        `POST /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.add_to_workflow`; a 2xx body that does not match
+        the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.ADD_TO_WORKFLOW,
+            (contact_id, workflow_id),
+            body=WorkflowBody(event_start_time=event_start_time),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_from_workflow(
+        self,
+        contact_id: str,
+        workflow_id: str,
+        *,
+        event_start_time: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[Ack]:
+        """`ghl.contacts.remove_from_workflow`, returning its HTTP answer too.
+
+        `DELETE /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
+        `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.remove_from_workflow`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        return await self._session.call_raw(
+            routes.REMOVE_FROM_WORKFLOW,
+            (contact_id, workflow_id),
+            body=WorkflowBody(event_start_time=event_start_time),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def list(
+        self,
+        *,
+        query: str | UnsetType = UNSET,
+        limit: int = 100,
+        start_after_id: str | None = None,
+        start_after: int | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[ContactsPage]:
+        """`ghl.contacts.list`, returning its HTTP answer too.
+
+        `GET /contacts/`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `ContactsEndpoints.list`; a 2xx body that does not match the model
+        raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
+        """
+        location = self._session.location(location_id)
+        state = CursorPage.start(limit, start_after_id, start_after)
+        page_query, _ = state.request(ListContactsQuery(location_id=location, query=query), None)
+        return await self._session.call_raw(
+            routes.LIST_CONTACTS,
+            query=page_query,
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class ContactsEndpoints(ContactBundles, Resource):
+    """`ghl.contacts`: 26 method(s)."""
+
+    __slots__ = ("appointments", "notes", "tasks")
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.appointments = ContactsAppointmentsEndpoints(session)
+        self.notes = ContactsNotesEndpoints(session)
+        self.tasks = ContactsTasksEndpoints(session)
+
+    @property
+    def with_raw_response(self) -> ContactsRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return ContactsRawEndpoints(self._session)
+
+    async def get(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Contact:
+        """Get a contact by id.
+
+        `GET /contacts/{contact_id}`, scope `contacts.readonly`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.GET_CONTACT,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def create(
+        self,
+        *,
+        first_name: str | None | UnsetType = UNSET,
+        last_name: str | None | UnsetType = UNSET,
+        name: str | None | UnsetType = UNSET,
+        email: str | None | UnsetType = UNSET,
+        phone: str | None | UnsetType = UNSET,
+        address1: str | None | UnsetType = UNSET,
+        city: str | None | UnsetType = UNSET,
+        state: str | None | UnsetType = UNSET,
+        postal_code: str | UnsetType = UNSET,
+        website: str | None | UnsetType = UNSET,
+        timezone: str | None | UnsetType = UNSET,
+        dnd: bool | UnsetType = UNSET,
+        inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
+        date_of_birth: str | None | UnsetType = UNSET,
+        country: str | UnsetType = UNSET,
+        dnd_settings: DndSettingsInput | UnsetType = UNSET,
+        gender: str | UnsetType = UNSET,
+        company_name: str | None | UnsetType = UNSET,
+        source: str | UnsetType = UNSET,
+        assigned_to: str | UnsetType = UNSET,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Contact:
         """Create a contact.
 
-        `POST /contacts/`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `POST /contacts/`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            first_name: First name.
+            last_name: Last name.
+            name: Full name, when you do not split it into first and last.
+            email: E-mail address.
+            phone: Phone number, preferably E.164 (`+14155550123`).
+            address1: Street address (first line).
+            city: City.
+            state: State, province or region.
+            postal_code: Postal or ZIP code.
+            website: Website URL.
+            timezone: IANA time zone name (`America/New_York`).
+            dnd: The global do-not-disturb switch, over every channel.
+            inbound_dnd_settings: Do-not-disturb for inbound messages, one switch for all channels.
+            tags: Tags to give the contact.
+            custom_fields: Custom field values to write, by field `id` or `key`
+                (`CustomFieldInput`).
+            date_of_birth: Date of birth as a string: `YYYY-MM-DD`, `MM/DD/YYYY`, `YYYY/MM/DD` or
+                `MM-DD-YYYY` (`.` and `_` work as separators too).
+            country: Country as an ISO 3166-1 alpha-2 code (`US`, `DE`).
+            dnd_settings: Do-not-disturb state per channel (the type's fields are the version's
+                channel keys).
+            gender: Gender, as free text.
+            company_name: The contact's company.
+            source: Where the contact came from (free text shown in HighLevel).
+            assigned_to: Id of the user (staff member) the contact is assigned to.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The new contact.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The create may have been applied and no lookup could tell; it was
+                not resent.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return await self._session.call(
@@ -1133,6 +5752,10 @@ class ContactsEndpoints(ContactBundles, Resource):
                 assigned_to=assigned_to,
             ),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def update(
@@ -1152,18 +5775,83 @@ class ContactsEndpoints(ContactBundles, Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
         source: str | None | UnsetType = UNSET,
         assigned_to: str | None | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Contact:
         """Update a contact; omitted fields stay.
 
-        `PUT /contacts/{contact_id}`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `PUT /contacts/{contact_id}`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            first_name: First name. `None` clears it; leave it out to keep the current value.
+            last_name: Last name. `None` clears it; leave it out to keep the current value.
+            name: Full name, when you do not split it into first and last. `None` clears it; leave
+                it out to keep the current value.
+            email: E-mail address. `None` clears it; leave it out to keep the current value.
+            phone: Phone number, preferably E.164 (`+14155550123`). `None` clears it; leave it out
+                to keep the current value.
+            address1: Street address (first line). `None` clears it; leave it out to keep the
+                current value.
+            city: City. `None` clears it; leave it out to keep the current value.
+            state: State, province or region. `None` clears it; leave it out to keep the current
+                value.
+            postal_code: Postal or ZIP code. Leave it out to keep the current value.
+            website: Website URL. `None` clears it; leave it out to keep the current value.
+            timezone: IANA time zone name (`America/New_York`). `None` clears it; leave it out to
+                keep the current value.
+            dnd: The global do-not-disturb switch, over every channel. Leave it out to keep the
+                current value.
+            inbound_dnd_settings: Do-not-disturb for inbound messages, one switch for all channels.
+                Leave it out to keep the current value.
+            tags: The contact's tags after this call: they REPLACE every tag it has (an empty list
+                removes them all). To add or remove some, use `add_tags`/`remove_tags`. Leave it out
+                to keep the current value.
+            custom_fields: Custom field values to write, by field `id` or `key`
+                (`CustomFieldInput`). Leave it out to keep the current value.
+            date_of_birth: Date of birth as a string: `YYYY-MM-DD`, `MM/DD/YYYY`, `YYYY/MM/DD` or
+                `MM-DD-YYYY` (`.` and `_` work as separators too). `None` clears it; leave it out to
+                keep the current value.
+            country: Country as an ISO 3166-1 alpha-2 code (`US`, `DE`). Leave it out to keep the
+                current value.
+            dnd_settings: Do-not-disturb state per channel (the type's fields are the version's
+                channel keys). Leave it out to keep the current value.
+            source: Where the contact came from (free text shown in HighLevel). `None` clears it;
+                leave it out to keep the current value.
+            assigned_to: Id of the user (staff member) the contact is assigned to. `None` clears it;
+                leave it out to keep the current value.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact as it is after the update.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.UPDATE_CONTACT,
@@ -1190,15 +5878,53 @@ class ContactsEndpoints(ContactBundles, Resource):
                 source=source,
                 assigned_to=assigned_to,
             ),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def delete(self, contact_id: str) -> Ack:
+    async def delete(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Delete a contact.
 
-        `DELETE /contacts/{contact_id}`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `DELETE /contacts/{contact_id}`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.DELETE_CONTACT, (contact_id,))
+        return await self._session.call(
+            routes.DELETE_CONTACT,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def upsert(
         self,
@@ -1216,8 +5942,8 @@ class ContactsEndpoints(ContactBundles, Resource):
         timezone: str | None | UnsetType = UNSET,
         dnd: bool | UnsetType = UNSET,
         inbound_dnd_settings: InboundDndSettingsInput | UnsetType = UNSET,
-        tags: list[str] | UnsetType = UNSET,
-        custom_fields: list[CustomFieldInput] | UnsetType = UNSET,
+        tags: builtins.list[str] | UnsetType = UNSET,
+        custom_fields: builtins.list[CustomFieldInput] | UnsetType = UNSET,
         date_of_birth: str | None | UnsetType = UNSET,
         country: str | UnsetType = UNSET,
         dnd_settings: DndSettingsInput | UnsetType = UNSET,
@@ -1227,11 +5953,84 @@ class ContactsEndpoints(ContactBundles, Resource):
         assigned_to: str | UnsetType = UNSET,
         create_new_if_duplicate_allowed: bool | UnsetType = UNSET,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> UpsertResult:
         """Create or update a contact by email/phone.
 
-        `POST /contacts/upsert`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `POST /contacts/upsert`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            first_name: First name. `None` clears it; leave it out to keep the current value.
+            last_name: Last name. `None` clears it; leave it out to keep the current value.
+            name: Full name, when you do not split it into first and last. `None` clears it; leave
+                it out to keep the current value.
+            email: E-mail address. `None` clears it; leave it out to keep the current value.
+            phone: Phone number, preferably E.164 (`+14155550123`). `None` clears it; leave it out
+                to keep the current value.
+            address1: Street address (first line). `None` clears it; leave it out to keep the
+                current value.
+            city: City. `None` clears it; leave it out to keep the current value.
+            state: State, province or region. `None` clears it; leave it out to keep the current
+                value.
+            postal_code: Postal or ZIP code. Leave it out to keep the current value.
+            website: Website URL. `None` clears it; leave it out to keep the current value.
+            timezone: IANA time zone name (`America/New_York`). `None` clears it; leave it out to
+                keep the current value.
+            dnd: The global do-not-disturb switch, over every channel. Leave it out to keep the
+                current value.
+            inbound_dnd_settings: Do-not-disturb for inbound messages, one switch for all channels.
+                Leave it out to keep the current value.
+            tags: The contact's tags: on a new contact its tags; on a match they REPLACE every tag
+                it has. To add or remove some, use `add_tags`/`remove_tags`. Leave it out to keep
+                the current value.
+            custom_fields: Custom field values to write, by field `id` or `key`
+                (`CustomFieldInput`). Leave it out to keep the current value.
+            date_of_birth: Date of birth as a string: `YYYY-MM-DD`, `MM/DD/YYYY`, `YYYY/MM/DD` or
+                `MM-DD-YYYY` (`.` and `_` work as separators too). `None` clears it; leave it out to
+                keep the current value.
+            country: Country as an ISO 3166-1 alpha-2 code (`US`, `DE`). Leave it out to keep the
+                current value.
+            dnd_settings: Do-not-disturb state per channel (the type's fields are the version's
+                channel keys). Leave it out to keep the current value.
+            gender: Gender, as free text. Leave it out to keep the current value.
+            company_name: The contact's company. `None` clears it; leave it out to keep the current
+                value.
+            source: Where the contact came from (free text shown in HighLevel). Leave it out to keep
+                the current value.
+            assigned_to: Id of the user (staff member) the contact is assigned to. Leave it out to
+                keep the current value.
+            create_new_if_duplicate_allowed: `True` creates a new contact even when one matches,
+                where the location allows duplicates (such a call may create one each time it is
+                sent, so a lost answer is looked up before any resend). Leave it out to keep the
+                current value.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact, and `new`: whether it was created.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The create may have been applied and no lookup could tell; it was
+                not resent.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return await self._session.call(
@@ -1263,6 +6062,10 @@ class ContactsEndpoints(ContactBundles, Resource):
                 create_new_if_duplicate_allowed=create_new_if_duplicate_allowed,
             ),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def list_by_business(
@@ -1272,15 +6075,48 @@ class ContactsEndpoints(ContactBundles, Resource):
         query: str | UnsetType = UNSET,
         limit: int = 100,
         page: int = 1,
+        skip: int | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> ContactsPage:
         """List the contacts linked to a business, one page.
 
-        `GET /contacts/business/{business_id}`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`, `Version: 2021-07-28`.
+
+        Args:
+            business_id: The business's id (a HighLevel Business object).
+            query: Free text to match among the business's contacts.
+            limit: Items per page request, 1 to 100.
+            page: Start at this page, counted from 1 (page N starts at item (N-1) × limit).
+            skip: Start at this many items in, counted from 0, instead of at `page` (any offset).
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            One page (`ContactsPage`): its `items` and `total_count`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
-        state = OffsetPage.start(limit, page)
+        state = OffsetPage.start(limit, page, skip)
         page_query, _ = state.request(
             BusinessContactsQuery(location_id=location, query=query),
             None,
@@ -1290,6 +6126,9 @@ class ContactsEndpoints(ContactBundles, Resource):
             (business_id,),
             query=page_query,
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
     def iter_by_business(
@@ -1299,21 +6138,122 @@ class ContactsEndpoints(ContactBundles, Resource):
         query: str | UnsetType = UNSET,
         limit: int = 100,
         page: int = 1,
+        skip: int | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `list_by_business`, one page request at a time.
 
-        `GET /contacts/business/{business_id}`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`, `Version: 2021-07-28`.
         Arguments are checked at once; stop early with `break` whenever you like.
+
+        Args:
+            business_id: The business's id (a HighLevel Business object).
+            query: Free text to match among the business's contacts.
+            limit: Items per page request, 1 to 100.
+            page: Start at this page, counted from 1 (page N starts at item (N-1) × limit).
+            skip: Start at this many items in, counted from 0, instead of at `page` (any offset).
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `Contact`, in the server's order.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return self._session.paginate(
             routes.LIST_BUSINESS_CONTACTS,
             (business_id,),
-            OffsetPage.start(limit, page),
+            OffsetPage.start(limit, page, skip),
             query=BusinessContactsQuery(location_id=location, query=query),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    def iter_by_business_pages(
+        self,
+        business_id: str,
+        *,
+        query: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+        skip: int | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> AsyncGenerator[PageResponse[ContactsPage], None]:
+        """Yield every page of `list_by_business` with its answer, one request at a time.
+
+        `GET /contacts/business/{business_id}`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        For progress bars and per-page work. Arguments are checked at once; stop early with `break`
+        whenever you like.
+
+        Args:
+            business_id: The business's id (a HighLevel Business object).
+            query: Free text to match among the business's contacts.
+            limit: Items per page request, 1 to 100.
+            page: Start at this page, counted from 1 (page N starts at item (N-1) × limit).
+            skip: Start at this many items in, counted from 0, instead of at `page` (any offset).
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `PageResponse[ContactsPage]`: the page (`.data`, `.items`,
+            `.total_count`), its status and headers, and where it started (`.state`) and the next
+            one starts (`.next_state`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        location = self._session.location(location_id)
+        return self._session.pages(
+            routes.LIST_BUSINESS_CONTACTS,
+            (business_id,),
+            OffsetPage.start(limit, page, skip),
+            query=BusinessContactsQuery(location_id=location, query=query),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
     def iter(
@@ -1324,13 +6264,44 @@ class ContactsEndpoints(ContactBundles, Resource):
         start_after_id: str | None = None,
         start_after: int | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `list`, one page request at a time.
 
-        `GET /contacts/`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/`, scope `contacts.readonly`, `Version: 2021-07-28`.
         Deprecated by HighLevel (use `search`), still served.
         Arguments are checked at once; stop early with `break` whenever you like.
+
+        Args:
+            query: Free text to match.
+            limit: Contacts per page request, 1 to 100.
+            start_after_id: Continue after the contact with this id (the last one of a previous
+                page).
+            start_after: With `start_after_id`: that contact's `dateAdded` in epoch milliseconds.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `Contact`, in the server's order.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return self._session.paginate(
@@ -1339,23 +6310,125 @@ class ContactsEndpoints(ContactBundles, Resource):
             CursorPage.start(limit, start_after_id, start_after),
             query=ListContactsQuery(location_id=location, query=query),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    def iter_pages(
+        self,
+        *,
+        query: str | UnsetType = UNSET,
+        limit: int = 100,
+        start_after_id: str | None = None,
+        start_after: int | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> AsyncGenerator[PageResponse[ContactsPage], None]:
+        """Yield every page of `list` with its answer, one request at a time.
+
+        `GET /contacts/`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        Deprecated by HighLevel (use `search`), still served.
+        For progress bars and per-page work. Arguments are checked at once; stop early with `break`
+        whenever you like.
+
+        Args:
+            query: Free text to match.
+            limit: Contacts per page request, 1 to 100.
+            start_after_id: Continue after the contact with this id (the last one of a previous
+                page).
+            start_after: With `start_after_id`: that contact's `dateAdded` in epoch milliseconds.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `PageResponse[ContactsPage]`: the page (`.data`, `.items`,
+            `.total_count`), its status and headers, and where it started (`.state`) and the next
+            one starts (`.next_state`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        location = self._session.location(location_id)
+        return self._session.pages(
+            routes.LIST_CONTACTS,
+            (),
+            CursorPage.start(limit, start_after_id, start_after),
+            query=ListContactsQuery(location_id=location, query=query),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
     async def search(
         self,
         *,
-        filters: list[SearchFilter] | UnsetType = UNSET,
-        sort: list[SearchSort] | UnsetType = UNSET,
+        filters: builtins.list[SearchFilter] | UnsetType = UNSET,
+        sort: builtins.list[SearchSort] | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         page_limit: int = 100,
         page: int = 1,
-        search_after: list[str | int | float] | None = None,
+        search_after: builtins.list[str | int | float] | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> ContactsPage:
         """Search contacts, one page.
 
-        `POST /contacts/search`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `POST /contacts/search`, scope `contacts.readonly`, `Version: 2021-07-28`.
+
+        Args:
+            filters: Search filters (`SearchFilter(field=..., operator=..., value=...)`, or a group
+                with `group="AND"|"OR"` and `filters=`); all must match.
+            sort: Sort keys, first one first (`SearchSort(field="dateAdded", direction="desc")`).
+            query: Free text to match (at most 75 characters).
+            page_limit: Contacts per page request, 1 to 500.
+            page: Start at this page, counted from 1. Page numbers reach the first 10,000 results; a
+                walk goes on past them with `searchAfter` cursors by itself.
+            search_after: Start after this cursor (a contact's `search_after`, or a page's
+                `next_state.search_after`) instead of at a page number.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            One page (`ContactsPage`): its `items` and `total_count`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         state = SearchPage.start(page_limit, page, search_after)
@@ -1373,24 +6446,66 @@ class ContactsEndpoints(ContactBundles, Resource):
             routes.SEARCH_CONTACTS,
             body=page_body,
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     def iter_search(
         self,
         *,
-        filters: list[SearchFilter] | UnsetType = UNSET,
-        sort: list[SearchSort] | UnsetType = UNSET,
+        filters: builtins.list[SearchFilter] | UnsetType = UNSET,
+        sort: builtins.list[SearchSort] | UnsetType = UNSET,
         query: str | UnsetType = UNSET,
         page_limit: int = 100,
         page: int = 1,
-        search_after: list[str | int | float] | None = None,
+        search_after: builtins.list[str | int | float] | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> AsyncGenerator[Contact, None]:
         """Yield every contact of `search`, one page request at a time.
 
-        `POST /contacts/search`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `POST /contacts/search`, scope `contacts.readonly`, `Version: 2021-07-28`.
         Arguments are checked at once; stop early with `break` whenever you like.
+
+        Args:
+            filters: Search filters (`SearchFilter(field=..., operator=..., value=...)`, or a group
+                with `group="AND"|"OR"` and `filters=`); all must match.
+            sort: Sort keys, first one first (`SearchSort(field="dateAdded", direction="desc")`).
+            query: Free text to match (at most 75 characters).
+            page_limit: Contacts per page request, 1 to 500.
+            page: Start at this page, counted from 1. Page numbers reach the first 10,000 results; a
+                walk goes on past them with `searchAfter` cursors by itself.
+            search_after: Start after this cursor (a contact's `search_after`, or a page's
+                `next_state.search_after`) instead of at a page number.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `Contact`, in the server's order.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return self._session.paginate(
@@ -1405,6 +6520,87 @@ class ContactsEndpoints(ContactBundles, Resource):
                 query=query,
             ),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    def iter_search_pages(
+        self,
+        *,
+        filters: builtins.list[SearchFilter] | UnsetType = UNSET,
+        sort: builtins.list[SearchSort] | UnsetType = UNSET,
+        query: str | UnsetType = UNSET,
+        page_limit: int = 100,
+        page: int = 1,
+        search_after: builtins.list[str | int | float] | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> AsyncGenerator[PageResponse[ContactsPage], None]:
+        """Yield every page of `search` with its answer, one request at a time.
+
+        `POST /contacts/search`, scope `contacts.readonly`, `Version: 2021-07-28`.
+        For progress bars and per-page work. Arguments are checked at once; stop early with `break`
+        whenever you like.
+
+        Args:
+            filters: Search filters (`SearchFilter(field=..., operator=..., value=...)`, or a group
+                with `group="AND"|"OR"` and `filters=`); all must match.
+            sort: Sort keys, first one first (`SearchSort(field="dateAdded", direction="desc")`).
+            query: Free text to match (at most 75 characters).
+            page_limit: Contacts per page request, 1 to 500.
+            page: Start at this page, counted from 1. Page numbers reach the first 10,000 results; a
+                walk goes on past them with `searchAfter` cursors by itself.
+            search_after: Start after this cursor (a contact's `search_after`, or a page's
+                `next_state.search_after`) instead of at a page number.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `PageResponse[ContactsPage]`: the page (`.data`, `.items`,
+            `.total_count`), its status and headers, and where it started (`.state`) and the next
+            one starts (`.next_state`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        location = self._session.location(location_id)
+        return self._session.pages(
+            routes.SEARCH_CONTACTS,
+            (),
+            SearchPage.start(page_limit, page, search_after),
+            body=SearchBody(
+                location_id=location,
+                page_limit=page_limit,
+                filters=filters,
+                sort=sort,
+                query=query,
+            ),
+            location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def find_duplicate(
@@ -1413,11 +6609,38 @@ class ContactsEndpoints(ContactBundles, Resource):
         phone: str | UnsetType = UNSET,
         email: str | UnsetType = UNSET,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Contact | None:
         """Find the contact a new one would duplicate, by email or phone.
 
-        `GET /contacts/search/duplicate`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/search/duplicate`, scope `contacts.readonly`, `Version: 2021-07-28`.
+
+        Args:
+            phone: Look for a contact with this phone number (sent as `number`), preferably E.164.
+            email: Look for a contact with this e-mail address.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact a new one would duplicate, or `None`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         if email is UNSET and phone is UNSET:
             raise ConfigError("find_duplicate: pass email= or phone=")
@@ -1426,38 +6649,161 @@ class ContactsEndpoints(ContactBundles, Resource):
             routes.FIND_DUPLICATE,
             query=DuplicateQuery(location_id=location, number=phone, email=email),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
         return result.contact
 
-    async def add_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+    async def add_tags(
+        self,
+        contact_id: str,
+        tags: builtins.list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> builtins.list[str]:
         """Add tags to a contact.
 
-        `POST /contacts/{contact_id}/tags`, scope `contacts.write`,
-        `Version: 2021-07-28`.
-        """
-        return await self._session.call(routes.ADD_TAGS, (contact_id,), body=Tags(tags=tags))
+        `POST /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: 2021-07-28`.
 
-    async def remove_tags(self, contact_id: str, tags: list[str]) -> list[str]:
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            tags: Tags to add; the contact keeps the ones it has.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's tags after the call.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.ADD_TAGS,
+            (contact_id,),
+            body=Tags(tags=tags),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
+
+    async def remove_tags(
+        self,
+        contact_id: str,
+        tags: builtins.list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> builtins.list[str]:
         """Remove tags from a contact.
 
-        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `DELETE /contacts/{contact_id}/tags`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            tags: Tags to remove; others stay.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's tags after the call.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.REMOVE_TAGS, (contact_id,), body=Tags(tags=tags))
+        return await self._session.call(
+            routes.REMOVE_TAGS,
+            (contact_id,),
+            body=Tags(tags=tags),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+        )
 
     async def bulk_update_tags(
         self,
         action: Literal["add", "remove"],
         *,
-        contacts: list[str],
-        tags: list[str],
+        contacts: builtins.list[str],
+        tags: builtins.list[str],
         remove_all_tags: bool | UnsetType = UNSET,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> BulkTagsResult:
         """Add or remove tags on many contacts in one request.
 
-        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `POST /contacts/bulk/tags/update/{type}`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            action: `"add"` to add the tags to each contact, `"remove"` to remove them.
+            contacts: Ids of the contacts to change.
+            tags: Tags to add to (or remove from) every contact.
+            remove_all_tags: `True` removes all of the contacts' tags (HighLevel's `removeAllTags`).
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The outcome per contact (`responses`) and the error count.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         if action not in ("add", "remove"):
             raise ConfigError(f"action must be one of 'add', 'remove', not {action!r}")
@@ -1472,78 +6818,309 @@ class ContactsEndpoints(ContactBundles, Resource):
                 remove_all_tags=remove_all_tags,
             ),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def bulk_set_business(
         self,
         *,
-        ids: list[str],
+        ids: builtins.list[str],
         business_id: str | None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> BulkBusinessResult:
         """Attach many contacts to a business, or detach them (business_id=None).
 
-        `POST /contacts/bulk/business`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `POST /contacts/bulk/business`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            ids: Ids of the contacts to attach or detach.
+            business_id: The business to attach the contacts to; `None` detaches them from any
+                business.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            Whether it worked, and the contact ids it applied to.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         return await self._session.call(
             routes.BULK_SET_BUSINESS,
             body=BulkBusinessUpdate(location_id=location, ids=ids, business_id=business_id),
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def add_followers(self, contact_id: str, followers: list[str]) -> FollowersResult:
+    async def add_followers(
+        self,
+        contact_id: str,
+        followers: builtins.list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> FollowersResult:
         """Add followers (user ids).
 
-        `POST /contacts/{contact_id}/followers`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `POST /contacts/{contact_id}/followers`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            followers: Ids of the users to add as followers.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's followers, and which were added or removed.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.ADD_FOLLOWERS,
             (contact_id,),
             body=Followers(followers=followers),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def remove_followers(self, contact_id: str, followers: list[str]) -> FollowersResult:
+    async def remove_followers(
+        self,
+        contact_id: str,
+        followers: builtins.list[str],
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> FollowersResult:
         """Remove followers (user ids).
 
-        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`,
-        `Version: 2021-07-28`.
+        `DELETE /contacts/{contact_id}/followers`, scope `contacts.write`, `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            followers: Ids of the users to stop following.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            The contact's followers, and which were added or removed.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.REMOVE_FOLLOWERS,
             (contact_id,),
             body=Followers(followers=followers),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def add_to_campaign(self, contact_id: str, campaign_id: str) -> Ack:
+    async def add_to_campaign(
+        self,
+        contact_id: str,
+        campaign_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Add a contact to a campaign.
 
         `POST /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
         `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            campaign_id: The campaign's id.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The request was sent and its outcome is unknown; it is never resent
+                (it could run twice).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.ADD_TO_CAMPAIGN,
             (contact_id, campaign_id),
             body=CampaignBody(),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
-    async def remove_from_campaign(self, contact_id: str, campaign_id: str) -> Ack:
+    async def remove_from_campaign(
+        self,
+        contact_id: str,
+        campaign_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Remove a contact from a campaign.
 
         `DELETE /contacts/{contact_id}/campaigns/{campaign_id}`, scope `contacts.write`,
         `Version: 2021-07-28`.
-        """
-        return await self._session.call(routes.REMOVE_FROM_CAMPAIGN, (contact_id, campaign_id))
 
-    async def remove_from_all_campaigns(self, contact_id: str) -> Ack:
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            campaign_id: The campaign's id.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return await self._session.call(
+            routes.REMOVE_FROM_CAMPAIGN,
+            (contact_id, campaign_id),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+    async def remove_from_all_campaigns(
+        self,
+        contact_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> Ack:
         """Remove a contact from every campaign.
 
         `DELETE /contacts/{contact_id}/campaigns/removeAll`, scope `contacts.write`,
         `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
-        return await self._session.call(routes.REMOVE_FROM_ALL_CAMPAIGNS, (contact_id,))
+        return await self._session.call(
+            routes.REMOVE_FROM_ALL_CAMPAIGNS,
+            (contact_id,),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     async def add_to_workflow(
         self,
@@ -1551,16 +7128,55 @@ class ContactsEndpoints(ContactBundles, Resource):
         workflow_id: str,
         *,
         event_start_time: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Ack:
         """Enrol a contact in a workflow.
 
         `POST /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
         `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            workflow_id: The workflow's id.
+            event_start_time: When the contact enters the workflow: an ISO 8601 date-time with
+                offset (`2026-02-01T09:00:00+01:00`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            AmbiguousWriteError: The request was sent and its outcome is unknown; it is never resent
+                (it could run twice).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.ADD_TO_WORKFLOW,
             (contact_id, workflow_id),
             body=WorkflowBody(event_start_time=event_start_time),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def remove_from_workflow(
@@ -1569,16 +7185,53 @@ class ContactsEndpoints(ContactBundles, Resource):
         workflow_id: str,
         *,
         event_start_time: str | UnsetType = UNSET,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> Ack:
         """Remove a contact from a workflow.
 
         `DELETE /contacts/{contact_id}/workflow/{workflow_id}`, scope `contacts.write`,
         `Version: 2021-07-28`.
+
+        Args:
+            contact_id: The contact's id (as in `Contact.id`).
+            workflow_id: The workflow's id.
+            event_start_time: When the contact enters the workflow: an ISO 8601 date-time with
+                offset (`2026-02-01T09:00:00+01:00`).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            extra_body: More top-level members for the JSON body, sent after the route's own; names
+                the body declares are refused. HighLevel answers 422 to members it does not know.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            HighLevel's acknowledgement (`.ok` reads both spellings of its success flag).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            NotFoundError: An id names nothing HighLevel can find (HTTP 404, or its 400 'not
+                found').
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return await self._session.call(
             routes.REMOVE_FROM_WORKFLOW,
             (contact_id, workflow_id),
             body=WorkflowBody(event_start_time=event_start_time),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
         )
 
     async def list(
@@ -1589,12 +7242,42 @@ class ContactsEndpoints(ContactBundles, Resource):
         start_after_id: str | None = None,
         start_after: int | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> ContactsPage:
         """List contacts, one page (deprecated by HighLevel in favour of search).
 
-        `GET /contacts/`, scope `contacts.readonly`,
-        `Version: 2021-07-28`.
+        `GET /contacts/`, scope `contacts.readonly`, `Version: 2021-07-28`.
         Deprecated by HighLevel (use `search`), still served.
+
+        Args:
+            query: Free text to match.
+            limit: Contacts per page request, 1 to 100.
+            start_after_id: Continue after the contact with this id (the last one of a previous
+                page).
+            start_after: With `start_after_id`: that contact's `dateAdded` in epoch milliseconds.
+            location_id: The location (sub-account) to act in; default: the client's `location_id`.
+                Picks the token and the rate-limit bucket too.
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            One page (`ContactsPage`): its `items` and `total_count`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         location = self._session.location(location_id)
         state = CursorPage.start(limit, start_after_id, start_after)
@@ -1603,11 +7286,14 @@ class ContactsEndpoints(ContactBundles, Resource):
             routes.LIST_CONTACTS,
             query=page_query,
             location_id=location,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
 
 
-class OAuthEndpoints(Resource):
-    """`ghl.oauth`: 2 method(s)."""
+class OAuthRawEndpoints(Resource):
+    """`ghl.oauth.with_raw_response`: methods returning a `RawResponse`."""
 
     __slots__ = ()
 
@@ -1624,13 +7310,22 @@ class OAuthEndpoints(Resource):
         location_id: str | UnsetType = UNSET,
         limit: int = 100,
         page: int = 1,
-    ) -> InstalledLocationsPage:
-        """List the company's locations and where the app is installed.
+        skip: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> RawResponse[InstalledLocationsPage]:
+        """`ghl.oauth.list_installed_locations`, returning its HTTP answer too.
 
-        `GET /oauth/installedLocations`, scope `oauth.readonly`,
-        `Version: 2021-07-28`.
+        `GET /oauth/installedLocations`, scope `oauth.readonly`, `Version: 2021-07-28`.
+        Arguments and errors as `OAuthEndpoints.list_installed_locations`; a 2xx body that does not
+        match the model raises at `.parse()`, not here.
+
+        Returns:
+            A `RawResponse`: `.status`, `.headers`, `.rate_limit`, `.trace_id`, `.elapsed`,
+            `.attempts`, `.content`, and the result as `.parse()` / `.data`.
         """
-        state = OffsetPage.start(limit, page)
+        state = OffsetPage.start(limit, page, skip)
         page_query, _ = state.request(
             InstalledLocationsQuery(
                 company_id=company_id,
@@ -1644,7 +7339,100 @@ class OAuthEndpoints(Resource):
             ),
             None,
         )
-        return await self._session.call(routes.LIST_INSTALLED_LOCATIONS, query=page_query)
+        return await self._session.call_raw(
+            routes.LIST_INSTALLED_LOCATIONS,
+            query=page_query,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class OAuthEndpoints(Resource):
+    """`ghl.oauth`: 3 method(s)."""
+
+    __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> OAuthRawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return OAuthRawEndpoints(self._session)
+
+    async def list_installed_locations(
+        self,
+        *,
+        company_id: str,
+        app_id: str,
+        query: str | UnsetType = UNSET,
+        is_installed: bool | UnsetType = UNSET,
+        version_id: str | UnsetType = UNSET,
+        on_trial: bool | UnsetType = UNSET,
+        plan_id: str | UnsetType = UNSET,
+        location_id: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+        skip: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> InstalledLocationsPage:
+        """List the company's locations and where the app is installed.
+
+        `GET /oauth/installedLocations`, scope `oauth.readonly`, `Version: 2021-07-28`.
+
+        Args:
+            company_id: The agency (company) id whose locations are listed.
+            app_id: Your Marketplace app's id.
+            query: Free text to match in location names.
+            is_installed: `True`: only locations where the app is installed; `False`: only others.
+            version_id: Only installs of this version of the app.
+            on_trial: `True`: only locations whose install is on a trial.
+            plan_id: Only installs on this plan of the app.
+            location_id: Only this location.
+            limit: Items per page request, 1 to 100.
+            page: Start at this page, counted from 1 (page N starts at item (N-1) × limit).
+            skip: Start at this many items in, counted from 0, instead of at `page` (any offset).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            One page (`InstalledLocationsPage`): its `items` and `total_count`.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        state = OffsetPage.start(limit, page, skip)
+        page_query, _ = state.request(
+            InstalledLocationsQuery(
+                company_id=company_id,
+                app_id=app_id,
+                query=query,
+                is_installed=is_installed,
+                version_id=version_id,
+                on_trial=on_trial,
+                plan_id=plan_id,
+                location_id=location_id,
+            ),
+            None,
+        )
+        return await self._session.call(
+            routes.LIST_INSTALLED_LOCATIONS,
+            query=page_query,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
 
     def iter_installed_locations(
         self,
@@ -1659,17 +7447,53 @@ class OAuthEndpoints(Resource):
         location_id: str | UnsetType = UNSET,
         limit: int = 100,
         page: int = 1,
+        skip: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
     ) -> AsyncGenerator[InstalledLocation, None]:
         """Yield every item of `list_installed_locations`, one page request at a time.
 
-        `GET /oauth/installedLocations`, scope `oauth.readonly`,
-        `Version: 2021-07-28`.
+        `GET /oauth/installedLocations`, scope `oauth.readonly`, `Version: 2021-07-28`.
         Arguments are checked at once; stop early with `break` whenever you like.
+
+        Args:
+            company_id: The agency (company) id whose locations are listed.
+            app_id: Your Marketplace app's id.
+            query: Free text to match in location names.
+            is_installed: `True`: only locations where the app is installed; `False`: only others.
+            version_id: Only installs of this version of the app.
+            on_trial: `True`: only locations whose install is on a trial.
+            plan_id: Only installs on this plan of the app.
+            location_id: Only this location.
+            limit: Items per page request, 1 to 100.
+            page: Start at this page, counted from 1 (page N starts at item (N-1) × limit).
+            skip: Start at this many items in, counted from 0, instead of at `page` (any offset).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `InstalledLocation`, in the server's order.
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
         """
         return self._session.paginate(
             routes.LIST_INSTALLED_LOCATIONS,
             (),
-            OffsetPage.start(limit, page),
+            OffsetPage.start(limit, page, skip),
             query=InstalledLocationsQuery(
                 company_id=company_id,
                 app_id=app_id,
@@ -1681,7 +7505,100 @@ class OAuthEndpoints(Resource):
                 location_id=location_id,
             ),
             location_id=None,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
         )
+
+    def iter_installed_locations_pages(
+        self,
+        *,
+        company_id: str,
+        app_id: str,
+        query: str | UnsetType = UNSET,
+        is_installed: bool | UnsetType = UNSET,
+        version_id: str | UnsetType = UNSET,
+        on_trial: bool | UnsetType = UNSET,
+        plan_id: str | UnsetType = UNSET,
+        location_id: str | UnsetType = UNSET,
+        limit: int = 100,
+        page: int = 1,
+        skip: int | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        timeout: float | ClientTimeout | None = None,
+    ) -> AsyncGenerator[PageResponse[InstalledLocationsPage], None]:
+        """Yield every page of `list_installed_locations` with its answer, one request at a time.
+
+        `GET /oauth/installedLocations`, scope `oauth.readonly`, `Version: 2021-07-28`.
+        For progress bars and per-page work. Arguments are checked at once; stop early with `break`
+        whenever you like.
+
+        Args:
+            company_id: The agency (company) id whose locations are listed.
+            app_id: Your Marketplace app's id.
+            query: Free text to match in location names.
+            is_installed: `True`: only locations where the app is installed; `False`: only others.
+            version_id: Only installs of this version of the app.
+            on_trial: `True`: only locations whose install is on a trial.
+            plan_id: Only installs on this plan of the app.
+            location_id: Only this location.
+            limit: Items per page request, 1 to 100.
+            page: Start at this page, counted from 1 (page N starts at item (N-1) × limit).
+            skip: Start at this many items in, counted from 0, instead of at `page` (any offset).
+            extra_headers: More request headers for this call. `Authorization`, `Version`,
+                `Content-Type`, `Accept-Encoding` and framing headers are refused
+                (`ghl_async.options`).
+            extra_query: More query parameters for this call, encoded like the route's own (a list
+                repeats the name); names the route declares are refused: use their parameters.
+            timeout: Seconds, or an `aiohttp.ClientTimeout`, for each attempt of this call; default:
+                the client's.
+
+        Returns:
+            An async generator of `PageResponse[InstalledLocationsPage]`: the page (`.data`,
+            `.items`, `.total_count`), its status and headers, and where it started (`.state`) and
+            the next one starts (`.next_state`).
+
+        Raises:
+            ConfigError: An argument is invalid; nothing was sent.
+            UnprocessableEntityError: HighLevel refused a value or an unknown field (422; `messages`
+                says which).
+            PermissionDeniedError: The token lacks the route's scope (`scope` names it).
+            RateLimitError: HighLevel asked for a longer wait than `retry_after_cap`
+                (`DailyQuotaExceeded`: the day's quota is spent).
+            PaginationError: The server answered the same page twice instead of advancing.
+            TransportError: No answer arrived, after the retries (`RequestTimeout` for a timeout).
+        """
+        return self._session.pages(
+            routes.LIST_INSTALLED_LOCATIONS,
+            (),
+            OffsetPage.start(limit, page, skip),
+            query=InstalledLocationsQuery(
+                company_id=company_id,
+                app_id=app_id,
+                query=query,
+                is_installed=is_installed,
+                version_id=version_id,
+                on_trial=on_trial,
+                plan_id=plan_id,
+                location_id=location_id,
+            ),
+            location_id=None,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            timeout=timeout,
+        )
+
+
+class V3RawEndpoints(Resource):
+    """`ghl.v3.with_raw_response`: methods returning a `RawResponse`."""
+
+    __slots__ = ("contacts", "oauth")
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.contacts = V3ContactsRawEndpoints(session)
+        self.oauth = V3OAuthRawEndpoints(session)
 
 
 class V3Endpoints(Resource):
@@ -1694,6 +7611,23 @@ class V3Endpoints(Resource):
         self.contacts = V3ContactsEndpoints(session)
         self.oauth = V3OAuthEndpoints(session)
 
+    @property
+    def with_raw_response(self) -> V3RawEndpoints:
+        """The same methods, returning the HTTP answer around each result."""
+        return V3RawEndpoints(self._session)
+
+
+class RawNamespaces(Resource):
+    """`ghl.with_raw_response`: methods returning a `RawResponse`."""
+
+    __slots__ = ("contacts", "oauth", "v3")
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.contacts = ContactsRawEndpoints(session)
+        self.oauth = OAuthRawEndpoints(session)
+        self.v3 = V3RawEndpoints(session)
+
 
 class Namespaces(Resource):
     """Every top-level namespace of the route table."""
@@ -1705,3 +7639,8 @@ class Namespaces(Resource):
         self.contacts = ContactsEndpoints(session)
         self.oauth = OAuthEndpoints(session)
         self.v3 = V3Endpoints(session)
+
+    @property
+    def with_raw_response(self) -> RawNamespaces:
+        """The same methods, returning the HTTP answer around each result."""
+        return RawNamespaces(self._session)

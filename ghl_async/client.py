@@ -37,8 +37,11 @@ import aiohttp
 from ghl_async import _endpoints, defaults, logs
 from ghl_async.auth import Auth
 from ghl_async.errors import ConfigError
+from ghl_async.hooks import Hooks
 from ghl_async.models import UNSET, Body, Query, UnsetType
+from ghl_async.options import JSONValue, QueryValue, timeout_of
 from ghl_async.ratelimit import RateBudget, RateLimit, RateLimitInfo, Unlimited
+from ghl_async.responses import RawResponse
 from ghl_async.retry import RetryPolicy
 from ghl_async.routes import Route
 from ghl_async.session import Session, Transport, check_id
@@ -65,16 +68,16 @@ def _count(name: str, value: object, *, maximum: int) -> int:
 
 
 def _timeout(value: object) -> aiohttp.ClientTimeout:
-    if value is None:
+    given = timeout_of(value)
+    if given is None:
         return aiohttp.ClientTimeout(total=defaults.TIMEOUT_TOTAL, connect=defaults.TIMEOUT_CONNECT)
-    if isinstance(value, aiohttp.ClientTimeout):
+    return given
+
+
+def _hooks(value: object) -> Hooks | None:
+    if value is None or isinstance(value, Hooks):
         return value
-    seconds = _number("timeout", value)
-    if seconds <= 0:
-        raise ConfigError(
-            f"timeout must be positive seconds or an aiohttp.ClientTimeout, not {value!r}"
-        )
-    return aiohttp.ClientTimeout(total=seconds, connect=min(seconds, defaults.TIMEOUT_CONNECT))
+    raise ConfigError(f"hooks must be a ghl_async.Hooks or None, not {value!r}")
 
 
 def _flag(name: str, value: object) -> bool:
@@ -149,6 +152,8 @@ class Client(_endpoints.Namespaces):
         connector_limit: most open connections (own session only; 0 = no limit).
         connector_limit_per_host: most open connections per host (own session only).
         user_agent: the ``User-Agent`` header.
+        hooks: callables told of each request, response, retry, rate-limit wait and
+            reconciliation (:class:`~ghl_async.hooks.Hooks`); ``None`` for none.
 
     Raises:
         ConfigError: a setting is invalid (nothing is opened or sent), or so is the
@@ -179,6 +184,7 @@ class Client(_endpoints.Namespaces):
         connector_limit: int | None = None,
         connector_limit_per_host: int | None = None,
         user_agent: str | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         logs.configure_from_env()
         for method in ("bind", "access_token", "invalidate", "rate_key"):
@@ -264,6 +270,7 @@ class Client(_endpoints.Namespaces):
                 retry=policy,
                 reconcile=reconcile_writes,
                 settle=_number("reconcile_settle", reconcile_settle),
+                hooks=_hooks(hooks),
             )
         )
 
@@ -331,10 +338,12 @@ class Client(_endpoints.Namespaces):
         retry_after_cap: float | UnsetType = UNSET,
         reconcile_writes: bool | UnsetType = UNSET,
         reconcile_settle: float | UnsetType = UNSET,
+        hooks: Hooks | None | UnsetType = UNSET,
     ) -> Client:
         """Return a sibling with other per-call options, sharing session, buckets and tokens.
 
         The sibling needs no ``async with``; it works while this client is open.
+        ``hooks=None`` turns this client's hooks off for the sibling.
         """
         session = self._session
         sibling = object.__new__(Client)
@@ -353,6 +362,7 @@ class Client(_endpoints.Namespaces):
             else _flag("reconcile_writes", reconcile_writes),
             settle=session.settle if reconcile_settle is UNSET
             else _number("reconcile_settle", reconcile_settle),
+            hooks=session.hooks if hooks is UNSET else _hooks(hooks),
         ))  # fmt: skip
         return sibling
 
@@ -382,6 +392,11 @@ class Client(_endpoints.Namespaces):
         return self._session.retry.max_retries
 
     @property
+    def hooks(self) -> Hooks | None:
+        """The event hooks of this client's calls (``None``: none)."""
+        return self._session.hooks
+
+    @property
     def reconcile_writes(self) -> bool:
         """Whether ambiguous creates are reconciled by natural key (see ``Client``)."""
         return self._session.reconcile
@@ -405,11 +420,47 @@ class Client(_endpoints.Namespaces):
         query: Query | None = None,
         body: Body | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
     ) -> R:
         """Call any route of :mod:`ghl_async.routes` (or your own ``Route``) directly.
 
-        ``path`` maps the route's placeholders (``{"contact_id": ...}``) to values.
+        ``path`` maps the route's placeholders (``{"contact_id": ...}``) to values; the
+        per-call options are those of every generated method (:mod:`ghl_async.options`).
         """
+        args, location = self._call_args(route, path, location_id)
+        return await self._session.call(
+            route, args, query=query, body=body, location_id=location,
+            extra_headers=extra_headers, extra_query=extra_query, extra_body=extra_body,
+            timeout=timeout,
+        )  # fmt: skip
+
+    async def call_raw(
+        self,
+        route: Route[R],
+        *,
+        path: Mapping[str, str] | None = None,
+        query: Query | None = None,
+        body: Body | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+    ) -> RawResponse[R]:
+        """:meth:`call`, returning the answer around the result (:class:`RawResponse`)."""
+        args, location = self._call_args(route, path, location_id)
+        return await self._session.call_raw(
+            route, args, query=query, body=body, location_id=location,
+            extra_headers=extra_headers, extra_query=extra_query, extra_body=extra_body,
+            timeout=timeout,
+        )  # fmt: skip
+
+    def _call_args(
+        self, route: Route[R], path: Mapping[str, str] | None, location_id: str | None
+    ) -> tuple[tuple[str, ...], str | None]:
         if not isinstance(route, Route):
             raise ConfigError(f"route must be a ghl_async.routes.Route, not {route!r}")
         given = dict(path or {})
@@ -422,13 +473,7 @@ class Client(_endpoints.Namespaces):
                 + (f", unexpected {extra}" if extra else "")
             )
         location = None if location_id is None else check_id("location_id", location_id)
-        return await self._session.call(
-            route,
-            tuple(given[name] for name in route.path_params),
-            query=query,
-            body=body,
-            location_id=location,
-        )
+        return tuple(given[name] for name in route.path_params), location
 
     def __repr__(self) -> str:
         return (

@@ -7,15 +7,22 @@ state into the query or body) and ``next`` (the state after a page, or ``None`` 
 pages its listings five ways:
 
 * ``offset`` (:class:`OffsetPage`): ``limit``/``skip`` as strings (business listing, v2
-  installed locations); page N (1-based) is ``skip = (N - 1) * limit``.
+  installed locations); page N (1-based) is ``skip = (N - 1) * limit``, and any ``skip`` can
+  be asked for directly.
 * ``cursor`` (:class:`CursorPage`): the deprecated ``GET /contacts/`` takes
   ``startAfterId``/``startAfter`` (the page's :meth:`CursorPaged.cursor_after`).
 * ``search`` (:class:`SearchPage`): ``POST /contacts/search`` takes ``page``/``pageLimit`` up to
   the 10,000-record ceiling, then the last item's ``searchAfter`` cursor.
-* ``keyset`` (:class:`KeysetPage`): the v3 business listing starts at ``skip`` and continues
-  with ``startAfter`` = the last contact's ``[name, id]`` (:meth:`KeysetPaged.start_after_key`).
+* ``keyset`` (:class:`KeysetPage`): the v3 business listing starts at ``skip`` (a page number
+  or any offset) and continues with ``startAfter`` = the last contact's ``[name, id]``
+  (:meth:`KeysetPaged.start_after_key`).
 * ``token`` (:class:`TokenPage`): v3 AIP-158 lists take ``pageSize``/``pageToken`` and answer
   ``pagination.nextPageToken``.
+
+A walk starts at a page number, an offset or a cursor: giving two of them is a ``ConfigError``,
+never a silent choice. ``Session.pages`` yields each page with the state that produced it
+(:class:`~ghl_async.responses.PageResponse`), so a walk can be resumed from its
+``next_state``.
 
 A page model opts into a kind by having its members (the protocols below), so another
 HighLevel API pages by adding a model, not by editing this module. Every walk stops on an empty
@@ -150,6 +157,25 @@ def _check_page(value: object) -> int:
     return value
 
 
+def _first_offset(limit: int, page: object, skip: object) -> int:
+    """Where a listing starts: ``skip`` items in, or at 1-based ``page`` of ``limit``."""
+    if skip is None:
+        return (_check_page(page) - 1) * limit
+    if isinstance(skip, bool) or not isinstance(skip, int):
+        raise ConfigError(f"skip must be an int, not {type(skip).__name__}")
+    if skip < 0:
+        raise ConfigError(f"skip counts items from 0 and cannot be negative, not {skip}")
+    if page != 1:
+        raise ConfigError("pass page= or skip=, not both (skip is the offset of the first item)")
+    return skip
+
+
+def _one_start(name: str, given: object, page: object) -> None:
+    """A walk starts at a page number or after a cursor, never both."""
+    if given is not None and page != 1:
+        raise ConfigError(f"pass page= or {name}=, not both (the cursor says where to start)")
+
+
 @dataclass(frozen=True, slots=True)
 class OffsetPage:
     """A ``limit``/``skip`` page (business listing, v2 installed locations)."""
@@ -159,11 +185,21 @@ class OffsetPage:
 
     @classmethod
     def start(
-        cls, limit: int, page: int = 1, *, maximum: int = defaults.BUSINESS_PAGE_LIMIT
+        cls,
+        limit: int,
+        page: int = 1,
+        skip: int | None = None,
+        *,
+        maximum: int = defaults.BUSINESS_PAGE_LIMIT,
     ) -> OffsetPage:
-        """The state of 1-based page ``page`` of ``limit`` items."""
+        """The state of 1-based page ``page`` of ``limit`` items, or of the one at ``skip``.
+
+        Raises:
+            ConfigError: ``limit`` outside ``1..maximum``, ``page`` below 1, ``skip`` below
+                0, or both ``page`` and ``skip``.
+        """
         limit = check_limit("limit", limit, maximum)
-        return cls(limit=limit, skip=(_check_page(page) - 1) * limit)
+        return cls(limit=limit, skip=_first_offset(limit, page, skip))
 
     def request(self, query: Query | None, body: Body | None) -> tuple[Query | None, Body | None]:
         """Put ``limit``/``skip`` (as strings, as the specs declare them) into the query."""
@@ -241,6 +277,7 @@ class SearchPage:
     ) -> SearchPage:
         """The first page: numbered ``page``, or the one after ``search_after``."""
         page_limit = check_limit("page_limit", page_limit, defaults.SEARCH_PAGE_LIMIT)
+        _one_start("search_after", search_after, page)
         if search_after is not None:
             cursor: object = search_after  # callers may pass anything at runtime
             if not isinstance(cursor, list) or not cursor:
@@ -304,9 +341,23 @@ class KeysetPage:
     seen: int = 0
 
     @classmethod
-    def start(cls, limit: int, page: int = 1, start_after: list[str] | None = None) -> KeysetPage:
-        """The first page: numbered ``page``, or the one after ``start_after``."""
+    def start(
+        cls,
+        limit: int,
+        page: int = 1,
+        start_after: list[str] | None = None,
+        skip: int | None = None,
+    ) -> KeysetPage:
+        """The first page: numbered ``page``, the one at ``skip``, or the one after
+        ``start_after``.
+
+        Raises:
+            ConfigError: a bad ``limit``, ``page`` or ``skip``, or more than one start.
+        """
         limit = check_limit("limit", limit, defaults.BUSINESS_PAGE_LIMIT)
+        _one_start("start_after", start_after, page)
+        if start_after is not None and skip is not None:
+            raise ConfigError("pass skip= or start_after=, not both")
         if start_after is not None:
             given: object = start_after  # callers may pass anything at runtime
             if (
@@ -316,8 +367,8 @@ class KeysetPage:
             ):
                 raise ConfigError("start_after must be a [name, id] pair of strings")
             return cls(limit=limit, start_after=tuple(start_after))
-        skip = (_check_page(page) - 1) * limit
-        return cls(limit=limit, skip=skip, seen=skip)
+        first = _first_offset(limit, page, skip)
+        return cls(limit=limit, skip=first, seen=first)
 
     def request(self, query: Query | None, body: Body | None) -> tuple[Query | None, Body | None]:
         """Put ``limit`` and ``skip`` or ``startAfter`` into the query."""

@@ -35,6 +35,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequen
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 from urllib.parse import quote
 
@@ -57,7 +58,29 @@ from ghl_async.errors import (
     TransportError,
     error_class_for,
 )
+from ghl_async.hooks import (
+    REDACTED,
+    WAIT_EVENT_MIN,
+    Hooks,
+    ReconcileEvent,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+    WaitEvent,
+    emit,
+)
 from ghl_async.models import Body, Query
+from ghl_async.options import (
+    CallOptions,
+    JSONValue,
+    QueryValue,
+    check_headers,
+    encode_extra_body,
+    encode_extra_query,
+    merge_body,
+    query_value,
+    timeout_of,
+)
 from ghl_async.ratelimit import (
     RateBucket,
     RateBudget,
@@ -68,6 +91,7 @@ from ghl_async.ratelimit import (
     header_count,
 )
 from ghl_async.reconcile import Claimed, clock_offset, created_id, reconcile
+from ghl_async.responses import PageResponse, RawResponse
 from ghl_async.retry import Outcome, RetryPolicy, decide, outcome_of, parse_retry_after
 from ghl_async.routes import IfBodyFlag, Route, WritePolicy
 
@@ -81,6 +105,7 @@ log = logging.getLogger("ghl_async")
 
 R = TypeVar("R")
 T = TypeVar("T")
+P = TypeVar("P", bound="Page[object]")
 
 # Path traversal and URL-structure characters, whitespace and control characters. `%` too:
 # an id holding "%2F" would reach the server as a slash once percent-decoded.
@@ -92,6 +117,7 @@ _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _ENCODE = msgspec.json.Encoder().encode
 # Errors aiohttp raises when no (complete) response arrived.
 _NO_RESPONSE = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 def check_id(name: str, value: object) -> str:
@@ -109,12 +135,49 @@ def check_id(name: str, value: object) -> str:
     return value
 
 
-def _query_value(value: object) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return quote(str(value), safe="")
+_query_value = query_value
+
+
+def _wire_names(struct: type[msgspec.Struct] | None) -> frozenset[str]:
+    """The JSON/query names of a Struct's fields (what ``extra_*`` may not repeat)."""
+    if struct is None:
+        return frozenset()
+    return frozenset(info.encode_name for info in msgspec.structs.fields(struct))
+
+
+class _WalkOptions:
+    """The per-call options of a walk, applied to each of its pages."""
+
+    __slots__ = ("body", "headers", "query", "timeout")
+
+    def __init__(
+        self,
+        headers: Mapping[str, str] | None,
+        query: Mapping[str, QueryValue] | None,
+        body: Mapping[str, JSONValue] | None,
+        timeout: float | aiohttp.ClientTimeout | None,
+    ) -> None:
+        self.headers = headers
+        self.query = query
+        self.body = body
+        self.timeout = timeout
+
+
+_NO_WALK_OPTIONS = _WalkOptions(None, None, None, None)
+
+
+def _check_advance(route: Route[object], items: Sequence[object], previous: object) -> object:
+    """The first item of this page, after checking the page is not the previous one again."""
+    if not items:
+        return previous
+    # A server that ignores the paging parameters answers the same page again; without a
+    # total the walk would never end. Items are frozen Structs: equal first items mean the
+    # same page.
+    first = items[0]
+    if first == previous:
+        key = getattr(first, "id", None) or type(first).__name__
+        raise PaginationError(route.name, f"the page starting at {key!r} repeated")
+    return first
 
 
 class _Plan(Generic[R]):
@@ -122,6 +185,7 @@ class _Plan(Generic[R]):
 
     __slots__ = (
         "body_check",
+        "body_names",
         "company",
         "decode",
         "flag",
@@ -129,6 +193,7 @@ class _Plan(Generic[R]):
         "method",
         "operation",
         "params",
+        "query_names",
         "query_type",
         "route",
         "scope",
@@ -154,6 +219,8 @@ class _Plan(Generic[R]):
         self.decode: Callable[[bytes], R] = _decoder(route)
         self.body_check = None if route.body is None else msgspec.json.Decoder(route.body)
         self.query_type = route.query
+        self.query_names = _wire_names(route.query)
+        self.body_names = _wire_names(route.body)
 
     def url(self, args: Sequence[str]) -> str:
         """The URL of the call: ids validated and percent-encoded into the path."""
@@ -386,10 +453,41 @@ class Transport:
         return f"Transport(base_url={self.base_url!r}, state={self.state!r})"
 
 
+class _Answer:
+    """What a raw call keeps of the answer its result came from."""
+
+    __slots__ = ("attempts", "content", "defer", "error", "headers", "reconciled", "status")
+
+    def __init__(self, *, defer: bool) -> None:
+        # defer: a 2xx that does not match the model is kept for RawResponse.parse to raise.
+        self.defer = defer
+        self.status = 0
+        self.headers: Mapping[str, str] = _NO_HEADERS
+        self.content = b""
+        self.attempts = 0
+        self.reconciled = False
+        self.error: DecodeError | None = None
+
+    def keep(self, status: int, headers: Mapping[str, str], content: bytes) -> None:
+        """Remember one answer."""
+        self.status = status
+        self.headers = headers
+        self.content = content
+
+
 class Session:
     """One sibling's view of the shared :class:`Transport`: options plus the pipeline."""
 
-    __slots__ = ("location_id", "reconcile", "retry", "settle", "timeout", "transport")
+    __slots__ = (
+        "hooks",
+        "location_id",
+        "reconcile",
+        "retry",
+        "settle",
+        "sink",
+        "timeout",
+        "transport",
+    )
 
     def __init__(
         self,
@@ -400,6 +498,7 @@ class Session:
         retry: RetryPolicy,
         reconcile: bool = defaults.RECONCILE_WRITES,
         settle: float = defaults.RECONCILE_SETTLE,
+        hooks: Hooks | None = None,
     ) -> None:
         self.transport = transport
         self.location_id = location_id
@@ -407,6 +506,10 @@ class Session:
         self.retry = retry
         self.reconcile = reconcile
         self.settle = settle
+        # None when no hook is set, so the pipeline checks one attribute per step.
+        self.hooks = None if hooks is None or hooks.empty else hooks
+        # Where lookups made while reconciling a raw call put their answer (see _for_lookups).
+        self.sink: _Answer | None = None
 
     def location(self, location_id: str | None) -> str:
         """``location_id`` if given (validated), else the client's; one is required."""
@@ -418,6 +521,42 @@ class Session:
             return self.location_id
         return check_id("location_id", location_id)
 
+    def _prepare(
+        self,
+        route: Route[R],
+        path: Sequence[str],
+        query: Query | None,
+        body: Body | None,
+        location_id: str | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, QueryValue] | None,
+        extra_body: Mapping[str, JSONValue] | None,
+        timeout: float | aiohttp.ClientTimeout | None,
+    ) -> tuple[_Plan[R], str, bytes | None, str | None, CallOptions | None]:
+        """Check and encode one call: plan, URL, body bytes, location, per-call options."""
+        plan = self.transport.plan(route)
+        url = plan.url(path)
+        if query is not None:
+            url += _encode_query(plan, query)
+        data = None if body is None and plan.body_check is None else _encode_body(plan, body)
+        # An agency route names no location: the auth gives its company token.
+        location = None if plan.company else location_id or self.location_id
+        if extra_headers is None and extra_query is None and extra_body is None and timeout is None:
+            return plan, url, data, location, None
+        if extra_query is not None:
+            found = encode_extra_query(plan.operation, extra_query, plan.query_names)
+            if found:
+                url += ("&" if "?" in url else "?") + found
+        if extra_body is not None:
+            if data is None:
+                raise ConfigError(
+                    f"{plan.operation} sends no body, so it takes no extra_body"
+                )
+            data = merge_body(data, encode_extra_body(plan.operation, extra_body, plan.body_names))
+        headers = None if extra_headers is None else check_headers(plan.operation, extra_headers)
+        options = CallOptions(headers or None, timeout_of(timeout))
+        return plan, url, data, location, options
+
     def call(
         self,
         route: Route[R],
@@ -426,6 +565,10 @@ class Session:
         query: Query | None = None,
         body: Body | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
     ) -> Awaitable[R]:
         """Send one operation; the awaitable returns its decoded payload.
 
@@ -434,6 +577,8 @@ class Session:
 
         ``path`` holds the path parameters in the order of ``route.path_params``.
         ``location_id`` picks the token and rate-limit bucket (default: the client's).
+        ``extra_headers``, ``extra_query``, ``extra_body`` and ``timeout`` are the per-call
+        options of :mod:`ghl_async.options`.
 
         Raises:
             ConfigError: bad arguments; nothing was sent.
@@ -445,14 +590,76 @@ class Session:
             DecodeError: a 2xx body did not match the route's model.
             ResponseTooLargeError: a body above ``max_response_size``.
         """
-        plan = self.transport.plan(route)
-        url = plan.url(path)
-        if query is not None:
-            url += _encode_query(plan, query)
-        data = None if body is None and plan.body_check is None else _encode_body(plan, body)
-        # An agency route names no location: the auth gives its company token.
-        location = None if plan.company else location_id or self.location_id
-        return self._send(plan, url, data, location, path, body, None)
+        if extra_headers is None and extra_query is None and extra_body is None and timeout is None:
+            # The hot path, written out: no per-call option to check or apply.
+            plan = self.transport.plan(route)
+            url = plan.url(path)
+            if query is not None:
+                url += _encode_query(plan, query)
+            data = None if body is None and plan.body_check is None else _encode_body(plan, body)
+            location = None if plan.company else location_id or self.location_id
+            return self._send(plan, url, data, location, path, body, None)
+        plan, url, data, location, options = self._prepare(
+            route, path, query, body, location_id, extra_headers, extra_query, extra_body, timeout
+        )
+        return self._send(plan, url, data, location, path, body, None, options)
+
+    def call_raw(
+        self,
+        route: Route[R],
+        path: Sequence[str] = (),
+        *,
+        query: Query | None = None,
+        body: Body | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+    ) -> Awaitable[RawResponse[R]]:
+        """Like :meth:`call`, returning the answer around the result (:class:`RawResponse`).
+
+        Arguments are checked now. A 2xx body that does not match the model does not raise
+        here: ``RawResponse.parse()`` does.
+        """
+        plan, url, data, location, options = self._prepare(
+            route, path, query, body, location_id, extra_headers, extra_query, extra_body, timeout
+        )
+        return self._raw(plan, url, data, location, path, body, options, _Answer(defer=True))
+
+    async def _raw(
+        self,
+        plan: _Plan[R],
+        url: str,
+        data: bytes | None,
+        location: str | None,
+        path: Sequence[str],
+        body: Body | None,
+        options: CallOptions | None,
+        sink: _Answer,
+    ) -> RawResponse[R]:
+        began = time.monotonic()
+        result = await self._send(plan, url, data, location, path, body, None, options, sink)
+        error = sink.error
+        if error is None:
+            parse: Callable[[], R] = lambda: result  # noqa: E731  (the result is ready)
+        else:
+
+            def parse() -> R:
+                raise error
+
+        return RawResponse(
+            operation=plan.operation,
+            method=plan.method,
+            url=url,
+            status=sink.status,
+            headers=sink.headers,
+            content=sink.content,
+            elapsed=time.monotonic() - began,
+            attempts=sink.attempts,
+            parse=parse,
+            reconciled=sink.reconciled,
+        )
 
     async def lookup(
         self,
@@ -472,10 +679,29 @@ class Session:
             url += _encode_query(plan, query)
         data = None if body is None else _encode_body(plan, body)
         clock = _Clock()
+        outer = self.sink
+        sink = None if outer is None else _Answer(defer=False)
         result = await self._send(
-            plan, url, data, location_id or self.location_id, path, body, clock
+            plan, url, data, location_id or self.location_id, path, body, clock, None, sink
         )
+        if outer is not None and sink is not None:
+            # A raw create's result may come from this answer: keep it for its RawResponse.
+            outer.keep(sink.status, sink.headers, sink.content)
         return result, clock_offset(clock.date, clock.received)
+
+    def _for_lookups(self, sink: _Answer) -> Session:
+        """A copy of this session whose lookups record their answers in ``sink``."""
+        twin = Session(
+            self.transport,
+            location_id=self.location_id,
+            timeout=self.timeout,
+            retry=self.retry,
+            reconcile=self.reconcile,
+            settle=self.settle,
+            hooks=self.hooks,
+        )
+        twin.sink = sink
+        return twin
 
     def paginate(
         self,
@@ -486,12 +712,56 @@ class Session:
         query: Query | None = None,
         body: Body | None = None,
         location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
     ) -> AsyncGenerator[T, None]:
         """Yield every item of a paged route, one page request at a time.
 
         Arguments are checked now, not at the first iteration. Nothing is held open between
-        pages, so leaving the loop early is safe.
+        pages, so leaving the loop early is safe. The per-call options apply to every page.
         """
+        options = self._check_walk(
+            route, path, state, query, body, extra_headers, extra_query, extra_body, timeout
+        )
+        return self._walk(route, tuple(path), state, query, body, location_id, options)
+
+    def pages(
+        self,
+        route: Route[P],
+        path: Sequence[str],
+        state: PageState,
+        *,
+        query: Query | None = None,
+        body: Body | None = None,
+        location_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, QueryValue] | None = None,
+        extra_body: Mapping[str, JSONValue] | None = None,
+        timeout: float | aiohttp.ClientTimeout | None = None,
+    ) -> AsyncGenerator[PageResponse[P], None]:
+        """Yield every page of a paged route with its answer (:class:`PageResponse`).
+
+        Checked now, like :meth:`paginate`; nothing is held open between pages.
+        """
+        options = self._check_walk(
+            route, path, state, query, body, extra_headers, extra_query, extra_body, timeout
+        )
+        return self._walk_pages(route, tuple(path), state, query, body, location_id, options)
+
+    def _check_walk(
+        self,
+        route: Route[P],
+        path: Sequence[str],
+        state: PageState,
+        query: Query | None,
+        body: Body | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, QueryValue] | None,
+        extra_body: Mapping[str, JSONValue] | None,
+        timeout: float | aiohttp.ClientTimeout | None,
+    ) -> _WalkOptions | None:
         plan = self.transport.plan(route)
         plan.url(path)
         first_query, first_body = state.request(query, body)
@@ -499,7 +769,14 @@ class Session:
             _encode_query(plan, first_query)
         if first_body is not None:
             _encode_body(plan, first_body)
-        return self._walk(route, tuple(path), state, query, body, location_id)
+        if extra_headers is None and extra_query is None and extra_body is None and timeout is None:
+            return None
+        # Checked once here; each page's call encodes them again (cheap next to a page).
+        self._prepare(
+            route, path, first_query, first_body, None,
+            extra_headers, extra_query, extra_body, timeout,
+        )  # fmt: skip
+        return _WalkOptions(extra_headers, extra_query, extra_body, timeout)
 
     async def _walk(
         self,
@@ -509,27 +786,81 @@ class Session:
         query: Query | None,
         body: Body | None,
         location_id: str | None,
+        options: _WalkOptions | None,
     ) -> AsyncGenerator[T, None]:
         current: PageState | None = state
         previous: object = None
         while current is not None:
             page_query, page_body = current.request(query, body)
-            page = await self.call(
-                route, path, query=page_query, body=page_body, location_id=location_id
-            )
-            items = page.items
-            if items:
-                # A server that ignores the paging parameters answers the same page again;
-                # without a total the walk would never end. Items are frozen Structs: equal
-                # first items mean the same page.
-                first = items[0]
-                if first == previous:
-                    key = getattr(first, "id", None) or type(first).__name__
-                    raise PaginationError(route.name, f"the page starting at {key!r} repeated")
-                previous = first
-            for item in items:
+            if options is None:
+                page = await self.call(
+                    route, path, query=page_query, body=page_body, location_id=location_id
+                )
+            else:
+                page = await self.call(
+                    route, path, query=page_query, body=page_body, location_id=location_id,
+                    extra_headers=options.headers, extra_query=options.query,
+                    extra_body=options.body, timeout=options.timeout,
+                )  # fmt: skip
+            previous = _check_advance(route, page.items, previous)
+            for item in page.items:
                 yield item
             current = current.next(page)
+
+    async def _walk_pages(
+        self,
+        route: Route[P],
+        path: tuple[str, ...],
+        state: PageState,
+        query: Query | None,
+        body: Body | None,
+        location_id: str | None,
+        options: _WalkOptions | None,
+    ) -> AsyncGenerator[PageResponse[P], None]:
+        current: PageState | None = state
+        previous: object = None
+        number = 0
+        o = options or _NO_WALK_OPTIONS
+        while current is not None:
+            page_query, page_body = current.request(query, body)
+            plan, url, data, location, call_options = self._prepare(
+                route, path, page_query, page_body, location_id,
+                o.headers, o.query, o.body, o.timeout,
+            )  # fmt: skip
+            raw = await self._raw(
+                plan, url, data, location, path, page_body, call_options, _Answer(defer=False)
+            )
+            page = raw.data
+            previous = _check_advance(route, page.items, previous)
+            following = current.next(page)
+            number += 1
+            yield PageResponse(raw, state=current, next_state=following, number=number)
+            current = following
+
+    async def _before(
+        self,
+        hooks: Hooks,
+        plan: _Plan[R],
+        url: str,
+        data: bytes | None,
+        headers: Mapping[str, str],
+        key: str,
+        tries: int,
+        waited: float,
+    ) -> None:
+        """Fire ``on_wait`` (if the budget held this attempt back) and ``on_request``."""
+        if hooks.on_wait is not None and waited >= WAIT_EVENT_MIN:
+            wait = WaitEvent(operation=plan.operation, key=key, seconds=waited)
+            await emit(hooks.on_wait, wait, "on_wait")
+        if hooks.on_request is not None:
+            shown = dict(self.transport.http.headers)  # the session's own (Accept, User-Agent)
+            shown.update(headers)
+            shown["Authorization"] = REDACTED
+            event = RequestEvent(
+                operation=plan.operation, method=plan.method, url=url,
+                headers=MappingProxyType(shown), body=data, attempt=tries, key=key,
+            )  # fmt: skip
+            await emit(hooks.on_request, event, "on_request")
 
     async def _send(
         self,
@@ -540,6 +871,8 @@ class Session:
         path: Sequence[str],
         body: Body | None,
         clock: _Clock | None,
+        options: CallOptions | None = None,
+        sink: _Answer | None = None,
     ) -> R:
         transport = self.transport
         http = transport.http
@@ -554,23 +887,44 @@ class Session:
         inflate = transport.inflate
         method = plan.method
         timeout = self.timeout
+        extra_headers = None
+        if options is not None:
+            extra_headers = options.headers
+            if options.timeout is not None:
+                timeout = options.timeout
+        hooks = self.hooks
         debug = log.isEnabledFor(logging.DEBUG)
-        loop = asyncio.get_running_loop() if debug else None
+        loop = asyncio.get_running_loop() if debug or hooks is not None else None
         # Our wall clock when a create began: what it may have created is younger.
         started = time.time() if write == "reconcile" else 0.0
         attempt = 0
+        tries = 0  # requests sent; a 401's one re-send with a new token is not a retry
         reauthorized = False
         while True:
             if transport.spent:
                 _check_quota(plan, url, transport, key)
+            waited = 0.0
             if bucket is not None:
-                refused = await bucket.acquire(cap)
+                if loop is not None and hooks is not None and hooks.on_wait is not None:
+                    waited = loop.time()
+                    refused = await bucket.acquire(cap)
+                    waited = loop.time() - waited
+                else:
+                    refused = await bucket.acquire(cap)
                 if refused is not None:
                     raise _budget_error(plan, url, transport.base_url, key, refused, cap)
-            began = 0.0 if loop is None else loop.time()
+            began = 0.0
+            tries += 1
             try:
                 token = await auth.access_token(location)
                 headers = transport.headers(token, data is not None, plan.version)
+                if extra_headers is not None:
+                    headers = {**headers, **extra_headers}
+                if hooks is not None:
+                    # Inside the try: whatever a hook does, the slot acquired above is released.
+                    await self._before(hooks, plan, url, data, headers, key, tries, waited)
+                if loop is not None:
+                    began = loop.time()
                 async with http.request(
                     method,
                     url,
@@ -590,7 +944,16 @@ class Session:
                 outcome = outcome_of(err)
                 failure: BaseException = err
                 error: GHLError = _transport_error(plan, url, transport.base_url, outcome, err)
-                if loop is not None:
+                if hooks is not None and hooks.on_response is not None:
+                    assert loop is not None
+                    event = ResponseEvent(
+                        operation=plan.operation, method=method, url=url, attempt=tries,
+                        status=None, headers=_NO_HEADERS, elapsed=loop.time() - began,
+                        error=type(err).__name__,
+                    )  # fmt: skip
+                    await emit(hooks.on_response, event, "on_response")
+                if debug:
+                    assert loop is not None
                     log.debug(
                         "%s %s -> %s after %.1f ms (attempt %d)",
                         method,
@@ -617,7 +980,15 @@ class Session:
                             transport.spent.pop(key, None)
                     elif "X-RateLimit-Remaining" in response_headers:
                         transport.rate_headers[key] = response_headers
-                if loop is not None:
+                if hooks is not None and hooks.on_response is not None:
+                    assert loop is not None
+                    event = ResponseEvent(
+                        operation=plan.operation, method=method, url=url, attempt=tries,
+                        status=status, headers=response_headers, elapsed=loop.time() - began,
+                    )  # fmt: skip
+                    await emit(hooks.on_response, event, "on_response")
+                if debug:
+                    assert loop is not None
                     log.debug(
                         "%s %s -> %d in %.1f ms (attempt %d)",
                         method,
@@ -631,6 +1002,12 @@ class Session:
                         result = plan.decode(raw)
                     except msgspec.ValidationError as err:
                         # JSON of another shape: schema drift, the same on every attempt.
+                        if sink is not None and sink.defer:
+                            # A raw call: the bytes are the caller's, parse() raises this.
+                            sink.keep(status, response_headers, raw)
+                            sink.attempts = tries
+                            sink.error = _decode_error(plan, status, raw, err)
+                            return cast(R, None)
                         raise _decode_error(plan, status, raw, err) from err
                     except msgspec.DecodeError as err:
                         # Not JSON at all (cut short, garbage): an attempt that went wrong.
@@ -643,6 +1020,9 @@ class Session:
                             clock.received = time.time()
                         if write == "reconcile":
                             transport.claimed.add(created_id(result) or "")
+                        if sink is not None:
+                            sink.keep(status, response_headers, raw)
+                            sink.attempts = tries
                         return result
                 else:
                     timed_out = status == 401 and b"Command timed out" in raw
@@ -665,7 +1045,13 @@ class Session:
             action = decision.action
             if action == "retry":
                 delay = cast(float, decision.delay)
-                _log_retry(plan, _cause(outcome, failure), attempt, policy, delay)
+                cause = _cause(outcome, failure)
+                _log_retry(plan, cause, attempt, policy, delay)
+                if hooks is not None and hooks.on_retry is not None:
+                    await emit(
+                        hooks.on_retry, _retry_event(plan, cause, outcome, tries, policy, delay),
+                        "on_retry",
+                    )  # fmt: skip
                 await asyncio.sleep(delay)
                 attempt += 1
                 continue
@@ -674,7 +1060,7 @@ class Session:
                     checked: tuple[str, ...] = ("nothing: reconcile_writes is off",)
                     raise _ambiguous(plan, url, transport.base_url, outcome, failure, checked)
                 verdict = await reconcile(
-                    self,
+                    self if sink is None else self._for_lookups(sink),
                     cast("Route[object]", plan.route),
                     path,
                     body,
@@ -684,6 +1070,12 @@ class Session:
                     settle_until=_settle_until(outcome, timeout, self.settle),
                 )
                 cause = _cause(outcome, failure)
+                if hooks is not None and hooks.on_reconcile is not None:
+                    settled = ReconcileEvent(
+                        operation=plan.operation, cause=cause, outcome=verdict.kind,
+                        checked=verdict.checked,
+                    )  # fmt: skip
+                    await emit(hooks.on_reconcile, settled, "on_reconcile")
                 if verdict.kind == "found":
                     log.info(
                         "%s: %s; found what it created: %s",
@@ -692,6 +1084,9 @@ class Session:
                         verdict.checked[-1],
                     )
                     transport.claimed.add(created_id(verdict.found) or "")
+                    if sink is not None:
+                        sink.reconciled = True
+                        sink.attempts = tries
                     return cast(R, verdict.found)
                 if verdict.kind == "absent":
                     if decision.delay is not None:
@@ -702,6 +1097,11 @@ class Session:
                             verdict.checked[-1],
                         )
                         _log_retry(plan, cause, attempt, policy, decision.delay)
+                        if hooks is not None and hooks.on_retry is not None:
+                            again = _retry_event(
+                                plan, cause, outcome, tries, policy, decision.delay
+                            )
+                            await emit(hooks.on_retry, again, "on_retry")
                         await asyncio.sleep(decision.delay)
                         attempt += 1
                         continue
@@ -789,6 +1189,20 @@ def _cause(outcome: Outcome, failure: BaseException) -> str:
     if outcome.retry_after is not None:
         return f"HTTP {outcome.status} (Retry-After {outcome.retry_after:g} s)"
     return f"HTTP {outcome.status}"
+
+
+def _retry_event(
+    plan: _Plan[R], cause: str, outcome: Outcome, tries: int, policy: RetryPolicy, delay: float
+) -> RetryEvent:
+    return RetryEvent(
+        operation=plan.operation,
+        attempt=tries,
+        max_retries=policy.max_retries,
+        cause=cause,
+        status=outcome.status,
+        retry_after=outcome.retry_after,
+        delay=delay,
+    )
 
 
 def _log_retry(

@@ -78,15 +78,21 @@ SEARCH_OPPORTUNITIES = Route(
     location="query", summary="Search opportunities, one page.",
 )
 ALL_ROUTES = (GET_OPPORTUNITY, SEARCH_OPPORTUNITIES)
+# Docs of the parameters ghl_async._docs does not know (the rest come from its tables).
+DOCS = {{
+    ("opportunities.get", "id"): "The opportunity's id.",
+    "q": "Free text to match in opportunity names.",
+}}
 """
 
 USE = """
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 
 from typing_extensions import assert_type
 
+from ghl_async.responses import PageResponse, RawResponse
 from ghl_async.session import Session
 from {pkg}.endpoints import Namespaces
 from {pkg}.models import OpportunitiesPage, Opportunity
@@ -100,6 +106,12 @@ async def check(session: Session) -> None:
     assert_type(walk, AsyncGenerator[Opportunity, None])
     async for item in walk:
         assert_type(item.monetary_value, float | None)
+    raw = await api.opportunities.with_raw_response.get("o1", timeout=2.0)
+    assert_type(raw, RawResponse[Opportunity])
+    assert_type(raw.data, Opportunity)
+    async for page in api.opportunities.iter_pages(limit=10, skip=3):
+        assert_type(page, PageResponse[OpportunitiesPage])
+        assert_type(page.items, Sequence[Opportunity])
     {extra}
 """
 
@@ -211,6 +223,19 @@ async def test_the_generated_facade_calls_and_pages(
         assert [o.id for o in page.items] == ["o6"]
     finally:
         await transport.close()
+
+
+def test_a_parameter_without_docs_stops_the_generator(package: tuple[str, Path]) -> None:
+    name, _ = package
+    table = importlib.import_module(f"{name}.routes")
+    docs = dict(table.DOCS)
+    del docs["q"]
+    module = ModuleType(table.__name__)
+    module.__dict__.update({k: v for k, v in vars(table).items() if k != "DOCS"})
+    with pytest.raises(_codegen.MissingDocsError, match=r"opportunities\.list: .*\bq\b"):
+        _codegen.render(module=module, docs=docs)
+    # A docs entry given to render() is enough.
+    assert "q: Free text" in _codegen.render(module=module, docs={**docs, "q": "Free text."})
 
 
 def test_generated_names_follow_the_table() -> None:

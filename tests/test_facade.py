@@ -43,6 +43,10 @@ NAMESPACES: dict[str, type[_endpoints.Resource]] = {
     namespace: getattr(_endpoints, _codegen.class_name(namespace))
     for namespace in {route.name.rpartition(".")[0] for route in routes.ALL_ROUTES}
 }
+RAW: dict[str, type[_endpoints.Resource]] = {
+    namespace: getattr(_endpoints, _codegen.raw_class_name(namespace)) for namespace in NAMESPACES
+}
+OPTIONS = {"extra_headers", "extra_query", "extra_body", "timeout"}
 
 
 def test_namespaces_hang_off_the_client_by_route_name() -> None:
@@ -66,12 +70,31 @@ def test_every_route_has_its_method(route: routes.Route[object]) -> None:
     assert route.summary.split(".")[0] in (method.__doc__ or "")
     assert route.scope in (method.__doc__ or "")
     assert f"Version: {route.version}" in (method.__doc__ or "")
+    params = inspect.signature(method).parameters
+    # The per-call options, keyword-only and None by default; extra_body only with a body.
+    wanted = OPTIONS if route.body is not None else OPTIONS - {"extra_body"}
+    assert wanted <= params.keys()
+    assert not (OPTIONS - wanted) & params.keys()
+    for option in wanted:
+        assert params[option].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params[option].default is None
+    # Every parameter has its line under Args:, written from ghl_async._docs.
+    doc = method.__doc__ or ""
+    args = doc.split("Args:", 1)[1].split("Returns:", 1)[0]
+    for param in params:
+        if param != "self":
+            assert f"\n            {param}: " in args, (route.name, param)
+    raw = getattr(RAW[namespace], name)
+    assert inspect.iscoroutinefunction(raw)
+    assert inspect.signature(raw).parameters.keys() == params.keys()
     if route.paging is not None:
-        walker = getattr(cls, _codegen.iter_name(name))
-        assert not inspect.iscoroutinefunction(walker)
-        assert inspect.signature(walker).parameters.keys() == (
-            inspect.signature(method).parameters.keys()
-        )
+        for walker in (
+            getattr(cls, _codegen.iter_name(name)),
+            getattr(cls, _codegen.pages_name(name)),
+        ):
+            assert not inspect.iscoroutinefunction(walker)
+            assert inspect.signature(walker).parameters.keys() == params.keys()
+            assert "PaginationError" in (walker.__doc__ or "")
 
 
 def test_no_method_without_a_route() -> None:
@@ -79,13 +102,18 @@ def test_no_method_without_a_route() -> None:
     for route in routes.ALL_ROUTES:
         namespace, _, name = route.name.rpartition(".")
         expected.add(f"{namespace}.{name}")
+        expected.add(f"raw:{namespace}.{name}")
         if route.paging is not None:
             expected.add(f"{namespace}.{_codegen.iter_name(name)}")
+            expected.add(f"{namespace}.{_codegen.pages_name(name)}")
     found: set[str] = set()
     for namespace, cls in NAMESPACES.items():
         for name, member in vars(cls).items():
             if callable(member) and not name.startswith("_"):
                 found.add(f"{namespace}.{name}")
+        for name, member in vars(RAW[namespace]).items():
+            if callable(member) and not name.startswith("_"):
+                found.add(f"raw:{namespace}.{name}")
     assert found == expected
     assert sorted(_endpoints.__all__) == _endpoints.__all__
 
@@ -102,17 +130,38 @@ def test_signatures_follow_the_house_style() -> None:
     assert "location_id" not in update.parameters  # HighLevel rejects it on update
     assert "gender" not in update.parameters
     tags = inspect.signature(_endpoints.ContactsEndpoints.add_tags)
-    assert [p.kind for p in tags.parameters.values()][1:] == [
+    assert [p.kind for p in tags.parameters.values()][1:3] == [
         inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_OR_KEYWORD,
     ]  # fmt: skip
+    assert set(tags.parameters) - {"self", "contact_id", "tags"} == OPTIONS
     dup = inspect.signature(_endpoints.ContactsEndpoints.find_duplicate)
-    assert {"email", "phone", "location_id"} == set(dup.parameters) - {"self"}
+    assert {"email", "phone", "location_id"} == set(dup.parameters) - {"self"} - OPTIONS
     bulk = inspect.signature(_endpoints.ContactsEndpoints.bulk_update_tags)
     assert list(bulk.parameters)[1] == "action"
     complete = inspect.signature(_endpoints.ContactsTasksEndpoints.complete)
     assert complete.parameters["completed"].default is True
     biz = inspect.signature(_endpoints.ContactsEndpoints.iter_by_business)
     assert (biz.parameters["limit"].default, biz.parameters["page"].default) == (100, 1)
+    assert biz.parameters["skip"].default is None
+
+
+def test_docs_say_what_none_and_unset_mean() -> None:
+    update = _endpoints.ContactsEndpoints.update.__doc__ or ""
+    assert "tags: The contact's tags after this call: they REPLACE every tag" in update
+    assert "city: City. `None` clears it; leave it out to keep the current value." in update
+    assert "country: Country as an ISO 3166-1 alpha-2 code (`US`, `DE`). Leave it out" in update
+    upsert = _endpoints.V3ContactsEndpoints.upsert.__doc__ or ""
+    assert "REPLACE every tag" in upsert
+    assert "`add_tags`/`remove_tags`" in upsert
+    create = _endpoints.ContactsEndpoints.create.__doc__ or ""
+    assert "clears" not in create  # nothing to clear on a new contact
+    assert "AmbiguousWriteError:" in create
+    search = _endpoints.ContactsEndpoints.search.__doc__ or ""
+    assert "10,000" in search
+    # The wire line is never broken inside a code span.
+    workflow = _endpoints.ContactsEndpoints.add_to_workflow.__doc__ or ""
+    assert "`Version: 2021-07-28`" in workflow
+    assert "never resent" in workflow
 
 
 def test_render_type_refuses_what_it_cannot_spell() -> None:
@@ -132,3 +181,24 @@ def test_check_runs_as_a_module() -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_the_public_facade_module_reexports_every_namespace() -> None:
+    from ghl_async import facade
+
+    assert facade.__all__ == _endpoints.__all__
+    for name in facade.__all__:
+        assert getattr(facade, name) is getattr(_endpoints, name)
+
+
+def test_list_methods_spell_the_builtin_where_it_is_shadowed() -> None:
+    # In a class with a `list` method, annotations name `builtins.list`, so tools that evaluate
+    # them in the class namespace (pdoc, get_type_hints) do not read the method.
+    import typing
+
+    for cls in (_endpoints.ContactsEndpoints, _endpoints.ContactsRawEndpoints,
+                _endpoints.ContactsTasksEndpoints):  # fmt: skip
+        for name in ("list", "update"):
+            method = getattr(cls, name, None)
+            if method is not None:
+                typing.get_type_hints(method, vars(_endpoints), dict(vars(cls)))

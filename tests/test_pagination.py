@@ -301,3 +301,161 @@ def test_a_page_model_without_the_cursor_is_a_table_error() -> None:
     for state in (CursorPage(2), SearchPage(2, page=None), KeysetPage(2), TokenPage(2)):
         with pytest.raises(TypeError, match="Plain is not a"):
             state.next(full)
+
+
+# --- starting anywhere: offsets, and one start at a time -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "skip"), [(100, 0), (100, 7), (25, 250), (1, 99_999), (100, 12_345)]
+)
+def test_offset_start_at_any_skip(limit: int, skip: int) -> None:
+    state = OffsetPage.start(limit, skip=skip)
+    assert state == OffsetPage(limit, skip)
+    query, _ = state.request(BusinessContactsQuery(location_id="loc"), None)
+    assert isinstance(query, BusinessContactsQuery)
+    assert (query.limit, query.skip) == (str(limit), str(skip))
+    keyset = KeysetPage.start(limit, skip=skip)
+    assert (keyset.skip, keyset.seen, keyset.start_after) == (skip, skip, None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"page": 2, "skip": 10}, "page= or skip="),
+        ({"skip": -1}, "cannot be negative"),
+        ({"skip": 1.0}, "skip must be an int"),
+        ({"skip": True}, "skip must be an int"),
+        ({"skip": "10"}, "skip must be an int"),
+    ],
+)
+def test_offset_and_keyset_refuse_bad_starts(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        OffsetPage.start(10, **kwargs)  # type: ignore[arg-type]  # deliberately wrong
+    with pytest.raises(ConfigError, match=message):
+        KeysetPage.start(10, **kwargs)  # type: ignore[arg-type]  # deliberately wrong
+
+
+def test_a_cursor_and_a_page_number_are_never_both_taken() -> None:
+    with pytest.raises(ConfigError, match="page= or search_after="):
+        SearchPage.start(100, 3, [5, "c5"])
+    with pytest.raises(ConfigError, match="page= or start_after="):
+        KeysetPage.start(10, 2, ["ada", "c1"])
+    with pytest.raises(ConfigError, match="skip= or start_after="):
+        KeysetPage.start(10, start_after=["ada", "c1"], skip=5)
+
+
+def _serve_offset(items: list[str], query: BusinessContactsQuery) -> ContactsPage:
+    """A server of the business listing: ``limit``/``skip`` over ``items``, with the count."""
+    skip, limit = int(str(query.skip)), int(str(query.limit))
+    chosen = items[skip : skip + limit]
+    return ContactsPage(contacts=[Contact(id=i) for i in chosen], count=len(items))
+
+
+@pytest.mark.parametrize(
+    ("total", "limit", "page_no", "skip"),
+    [
+        (0, 10, 1, None),
+        (95, 10, 1, None),
+        (100, 10, 1, None),
+        (100, 10, 4, None),
+        (100, 10, 1, 37),
+        (100, 10, 1, 99),
+        (100, 10, 1, 100),
+        (100, 10, 1, 250),  # beyond the end: one empty page
+        (1, 100, 1, 0),
+    ],
+)
+def test_an_offset_walk_yields_exactly_the_rest(
+    total: int, limit: int, page_no: int, skip: int | None
+) -> None:
+    items = [f"c{i}" for i in range(total)]
+    state: OffsetPage | None = OffsetPage.start(limit, page_no, skip)
+    first = (page_no - 1) * limit if skip is None else skip
+    seen: list[str] = []
+    requests = 0
+    while state is not None:
+        query, _ = state.request(BusinessContactsQuery(location_id="loc"), None)
+        assert isinstance(query, BusinessContactsQuery)
+        served = _serve_offset(items, query)
+        requests += 1
+        seen += [c.id for c in served.contacts]
+        state = state.next(served)
+    assert seen == items[first:]
+    # One request per page, plus at most one that finds nothing (no count-less overrun).
+    assert requests <= max(1, -(-(total - first) // limit)) + (1 if total <= first else 0)
+
+
+def _serve_keyset(items: list[str], query: BusinessContactsQueryV3) -> ContactsPage:
+    """The v3 listing, sorted by name: ``skip`` or ``startAfter`` = [name, id]."""
+    limit = int(str(query.limit))
+    if query.start_after is UNSET:
+        start = int(str(query.skip))
+    else:
+        assert isinstance(query.start_after, list)
+        start = items.index(query.start_after[1]) + 1
+    chosen = items[start : start + limit]
+    contacts = [Contact(id=i, contact_name=f"Name {i}") for i in chosen]
+    return ContactsPage(contacts=contacts, count=len(items))
+
+
+@pytest.mark.parametrize(
+    ("total", "limit", "page_no", "skip"),
+    [(0, 5, 1, None), (23, 5, 1, None), (25, 5, 2, None), (25, 5, 1, 13), (25, 5, 1, 24)],
+)
+def test_a_keyset_walk_yields_exactly_the_rest(
+    total: int, limit: int, page_no: int, skip: int | None
+) -> None:
+    items = [f"c{i:03d}" for i in range(total)]
+    state: KeysetPage | None = KeysetPage.start(limit, page_no, skip=skip)
+    first = (page_no - 1) * limit if skip is None else skip
+    seen: list[str] = []
+    while state is not None:
+        query, _ = state.request(BusinessContactsQueryV3(location_id="loc"), None)
+        assert isinstance(query, BusinessContactsQueryV3)
+        if seen:  # only the first page uses an offset
+            assert query.skip is UNSET
+        served = _serve_keyset(items, query)
+        seen += [c.id for c in served.contacts]
+        state = state.next(served)
+    assert seen == items[first:]
+
+
+def _serve_search(items: list[str], body: SearchBody) -> ContactsPage:
+    """Search: page numbers up to the 10,000 ceiling (400 beyond), then ``searchAfter``."""
+    limit = body.page_limit
+    if body.search_after is UNSET:
+        assert isinstance(body.page, int)
+        start = (body.page - 1) * limit
+        assert body.page * limit <= 10_000, "the server refuses pages past 10,000 records"
+    else:
+        assert body.page is UNSET
+        assert isinstance(body.search_after, list)
+        start = items.index(str(body.search_after[1])) + 1
+    chosen = items[start : start + limit]
+    contacts = [Contact(id=i, search_after=[n, i]) for n, i in enumerate(chosen, start)]
+    return ContactsPage(contacts=contacts, total=len(items))
+
+
+@pytest.mark.parametrize(
+    ("total", "page_limit", "page_no"),
+    [(10_600, 500, 1), (10_600, 300, 1), (10_000, 500, 1), (10_001, 500, 19), (12_345, 500, 20),
+     (9_999, 100, 1), (250, 100, 2)],
+)  # fmt: skip
+def test_a_search_walk_crosses_the_ceiling_with_cursors(
+    total: int, page_limit: int, page_no: int
+) -> None:
+    items = [f"c{i:05d}" for i in range(total)]
+    state: SearchPage | None = SearchPage.start(page_limit, page_no)
+    numbered = 0
+    seen: list[str] = []
+    while state is not None:
+        _, body_ = state.request(None, SearchBody(location_id="loc", page_limit=1))
+        assert isinstance(body_, SearchBody)
+        numbered += body_.page is not UNSET
+        served = _serve_search(items, body_)
+        seen += [c.id for c in served.contacts]
+        state = state.next(served)
+    assert seen == items[(page_no - 1) * page_limit :]
+    # Every page number that stays under the ceiling is used before the cursors take over.
+    assert numbered == min(10_000 // page_limit, -(-total // page_limit)) - page_no + 1

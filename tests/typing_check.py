@@ -6,13 +6,18 @@ Never run: each ``assert_type`` fails the type check if the facade's types drift
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import TYPE_CHECKING
+
+import aiohttp
 
 import ghl_async
 from ghl_async import routes
+from ghl_async.hooks import Hooks, RequestEvent, RetryEvent
 from ghl_async.models import Contact, ContactsPage, Note, SearchFilter, Task
-from ghl_async.models_oauth import InstalledLocation
+from ghl_async.models_oauth import InstalledLocation, InstalledLocationsPageV3
+from ghl_async.pagination import PageState
+from ghl_async.responses import PageResponse, RawResponse
 
 if TYPE_CHECKING:
     from typing_extensions import assert_type
@@ -66,6 +71,61 @@ async def check_public_api() -> None:
         assert_type(ghl.rate_limits, Mapping[str, ghl_async.RateLimitInfo])
         assert_type(ghl.with_options(timeout=1.0, max_retries=0), ghl_async.Client)
 
+        # Per-call options, typed on every method; extra_body only where there is a body.
+        assert_type(
+            await ghl.contacts.get(
+                "abc", extra_headers={"X-Id": "1"}, extra_query={"a": [1, "b", True]},
+                timeout=aiohttp.ClientTimeout(total=3),
+            ),
+            Contact,
+        )  # fmt: skip
+        assert_type(await ghl.contacts.update("abc", extra_body={"x": {"y": [1, None]}}), Contact)
+        await ghl.contacts.get("abc", extra_body={})  # type: ignore[call-arg]  # a GET has no body
+        await ghl.contacts.get("abc", extra_headers={"X": 1})  # type: ignore[dict-item]  # str only
+
+        # Raw responses: the same methods, the answer around the result.
+        raw = await ghl.contacts.with_raw_response.get("abc")
+        assert_type(raw, RawResponse[Contact])
+        assert_type(raw.data, Contact)
+        assert_type(raw.parse(), Contact)
+        assert_type(raw.status, int)
+        assert_type(raw.headers, Mapping[str, str])
+        assert_type(raw.rate_limit, ghl_async.RateLimitInfo | None)
+        assert_type(raw.trace_id, str | None)
+        assert_type(raw.elapsed, float)
+        assert_type(raw.attempts, int)
+        assert_type(raw.content, bytes)
+        assert_type(raw.reconciled, bool)
+        duplicate = await ghl.contacts.with_raw_response.find_duplicate(email="a@b.c")
+        assert_type(duplicate, RawResponse[Contact | None])
+        assert_type(
+            await ghl.v3.contacts.with_raw_response.list_by_business("biz", skip=5),
+            RawResponse[ContactsPage],
+        )
+        assert_type(await ghl.with_raw_response.contacts.tasks.list("abc"), RawResponse[list[Task]])
+        assert_type(
+            await ghl.call_raw(routes.GET_CONTACT, path={"contact_id": "abc"}), RawResponse[Contact]
+        )
+
+        # Pages, for every paged route.
+        pages = ghl.contacts.iter_by_business_pages("biz", skip=10)
+        assert_type(pages, AsyncGenerator[PageResponse[ContactsPage], None])
+        async for page in pages:
+            assert_type(page.items, Sequence[Contact])
+            assert_type(page.total_count, int | None)
+            assert_type(page.data, ContactsPage)
+            assert_type(page.state, PageState)
+            assert_type(page.next_state, PageState | None)
+            assert_type(page.number, int)
+        located = ghl.v3.oauth.iter_installed_locations_pages(company_id="c", app_id="a")
+        async for found in located:
+            assert_type(found, PageResponse[InstalledLocationsPageV3])
+            assert_type(found.items, Sequence[InstalledLocation])
+        assert_type(
+            ghl.v3.contacts.iter_search_pages(page_limit=500),
+            AsyncGenerator[PageResponse[ContactsPage], None],
+        )
+
     try:
         await ghl.contacts.get("abc")
     except ghl_async.PermissionDeniedError as err:
@@ -74,6 +134,22 @@ async def check_public_api() -> None:
     except ghl_async.RateLimitError as err:
         assert_type(err.retry_after, float | None)
         assert_type(err.rate_limit, ghl_async.RateLimitInfo | None)
+
+
+async def on_retry(event: RetryEvent) -> None:
+    assert_type(event.delay, float)
+
+
+def check_hooks() -> None:
+    def on_request(event: RequestEvent) -> None:
+        assert_type(event.headers, Mapping[str, str])
+        assert_type(event.body, bytes | None)
+
+    hooks = Hooks(on_request=on_request, on_retry=on_retry)
+    client = ghl_async.Client(auth=ghl_async.StaticToken("pit"), hooks=hooks)
+    assert_type(client.hooks, Hooks | None)
+    assert_type(client.with_options(hooks=None), ghl_async.Client)
+    Hooks(on_retry=on_request)  # type: ignore[arg-type]  # a hook takes its own event
 
 
 async def check_webhooks(body: bytes, headers: dict[str, str]) -> None:

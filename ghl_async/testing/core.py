@@ -55,6 +55,7 @@ class FakeCore:
     camel_case_tokens: bool
     retry_after_header: bool
     webhook_url: str | None
+    log_payloads: bool  # the request log keeps headers and bodies
     # State.
     store: Store
     tokens: TokenRegistry

@@ -28,7 +28,7 @@ is guarded by a lock; the common "no fault armed" case is a lock-free emptiness 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -210,6 +210,11 @@ class RequestRecord:
 
     ``status`` is what the status line said: a truncated or reset 2xx still shows 200."""
     version: str | None = None  # the request's Version header
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The request's headers (case-insensitive; ``Authorization`` reads ``Bearer <redacted>``),
+    kept with ``FakeHighLevel(log_payloads=True)``, else empty."""
+    body: bytes = field(default=b"", repr=False)
+    """The request's body as received, kept with ``log_payloads=True`` (else ``b""``)."""
 
 
 class RequestLog:

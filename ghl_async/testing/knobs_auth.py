@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from ghl_async.auth import ApiVersion, Auth, OAuthApp, TokenStore
     from ghl_async.client import Client
+    from ghl_async.hooks import Hooks
     from ghl_async.ratelimit import RateBudget, RateLimit, Unlimited
 
 # The client side (ghl_async.client, .auth, .ratelimit) is imported when a knob needs it: a fake
@@ -52,6 +53,7 @@ class ClientOptions(TypedDict, total=False):
     connector_limit: int | None
     connector_limit_per_host: int | None
     user_agent: str | None
+    hooks: Hooks | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+import aiohttp
 import msgspec
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from ghl_async import models as m
 from ghl_async.routes import Route
@@ -114,6 +116,28 @@ def _fixes(pattern: str, path: str) -> tuple[tuple[str, str], ...] | None:
 def _specificity(path: str) -> tuple[int, ...]:
     # Literal segments sort before placeholders at the same depth.
     return tuple(1 if part.startswith("{") else 0 for part in path.split("/"))
+
+
+_NO_HEADERS: Mapping[str, str] = CIMultiDictProxy(CIMultiDict())
+
+
+async def _request_body(request: web.Request) -> bytes:
+    """The request's body for the log, read once (handlers get the same bytes from aiohttp)."""
+    if not request.body_exists:
+        return b""
+    try:
+        return await request.read()
+    except (web.HTTPException, aiohttp.ClientError, ConnectionError):
+        return b""  # too large or cut short: the handler meets the same and answers for it
+
+
+def _shown_headers(headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
+    """The request's headers with the bearer token hidden (logs and reprs never hold one)."""
+    shown = CIMultiDict(headers)
+    if "Authorization" in shown:
+        scheme = shown["Authorization"].partition(" ")[0]
+        shown["Authorization"] = f"{scheme} <redacted>"
+    return CIMultiDictProxy(shown)
 
 
 def _twin(path: str) -> str:
@@ -225,6 +249,7 @@ class Pipeline:
         """Answer one request through ``serve``, applying faults, and log it."""
         core = self._core
         arrived = time.time()
+        body = await _request_body(request) if core.log_payloads else b""
         exchange = Exchange(request.headers.get("Version"))
         index = self._index
         self._index += 1
@@ -252,6 +277,8 @@ class Pipeline:
                     trace_id=exchange.trace_id,
                     fault="+".join(firing.fired) if firing is not None and firing.fired else None,
                     version=exchange.version,
+                    headers=_shown_headers(request.headers) if core.log_payloads else _NO_HEADERS,
+                    body=body,
                 )
             )
 

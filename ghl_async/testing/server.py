@@ -72,6 +72,7 @@ class FakeOptions(TypedDict, total=False):
     webhook_url: str | None
     seed: int
     faults: str | Mapping[Ingredient, float] | None
+    log_payloads: bool
 
 
 class FakeHighLevel(FaultKnobs, AuthKnobs, StateKnobs):
@@ -101,6 +102,9 @@ class FakeHighLevel(FaultKnobs, AuthKnobs, StateKnobs):
         seed: makes generated ids, seed data and fault draws reproducible.
         faults: a fault profile to start with, ``"heavy"`` (about 25% of requests) or
             ``"light"``; see :meth:`chaos`.
+        log_payloads: keep each request's headers (``Authorization`` redacted) and body in
+            :attr:`requests` (``RequestRecord.headers``/``.body``). Off by default: a long run
+            would keep a kilobyte or two per request.
     """
 
     def __init__(
@@ -125,6 +129,7 @@ class FakeHighLevel(FaultKnobs, AuthKnobs, StateKnobs):
         webhook_url: str | None = None,
         seed: int = 0,
         faults: str | Mapping[Ingredient, float] | None = None,
+        log_payloads: bool = False,
     ) -> None:
         if token_lifetime <= 0:
             raise ConfigError("token_lifetime must be positive")
@@ -152,6 +157,7 @@ class FakeHighLevel(FaultKnobs, AuthKnobs, StateKnobs):
         self.camel_case_tokens = camel_case_tokens
         self.retry_after_header = retry_after_header
         self.webhook_url = webhook_url
+        self.log_payloads = log_payloads
         self.store = Store(seed=seed)
         self.store.add_location(
             self.location_id, self.company_id, allow_duplicates=allow_duplicates
