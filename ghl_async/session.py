@@ -52,6 +52,7 @@ from ghl_async.errors import (
     error_class_for,
 )
 from ghl_async.models import Body, Contact, ContactsPage, Query
+from ghl_async.nulls import tolerant
 from ghl_async.ratelimit import (
     RateBucket,
     RateBudget,
@@ -124,6 +125,7 @@ class _Plan(Generic[R]):
         "query_type",
         "route",
         "scope",
+        "strict",
         "tails",
         "write",
     )
@@ -140,7 +142,9 @@ class _Plan(Generic[R]):
         pieces = _PLACEHOLDER.split(route.path)
         self.head = base_url + pieces[0]
         self.tails = tuple(pieces[1:])
-        self.decode: Callable[[bytes], R] = _decoder(route)
+        # Reconciliation's lookups decode strictly: an answer that needed repair cannot prove
+        # that a create is absent (a null where a note was is not "no note").
+        self.strict, self.decode = _decoders(route)
         self.body_check = None if route.body is None else msgspec.json.Decoder(route.body)
         self.query_type = route.query
 
@@ -162,8 +166,16 @@ class _Plan(Generic[R]):
 
 
 def _decoder(route: Route[R]) -> Callable[[bytes], R]:
+    """The decoder calls of ``route`` use (the benchmarks time it)."""
+    return _decoders(route)[1]
+
+
+def _decoders(route: Route[R]) -> tuple[Callable[[bytes], R], Callable[[bytes], R]]:
+    """The route's strict decoder, and the tolerant one calls use (it reads a stray null the
+    model has no room for as absent: :mod:`ghl_async.nulls`)."""
     if route.envelope is None:
-        return msgspec.json.Decoder(route.response).decode
+        strict = msgspec.json.Decoder(route.response).decode
+        return strict, tolerant(strict, route.response, route.name)
     # One Struct per route with the payload as its only field: msgspec skips every other key
     # of the envelope without building it.
     envelope = msgspec.defstruct(
@@ -171,9 +183,10 @@ def _decoder(route: Route[R]) -> Callable[[bytes], R]:
         [("payload", route.response)],
         rename={"payload": route.envelope},
     )
-    decode = msgspec.json.Decoder(envelope).decode
+    whole = msgspec.json.Decoder(envelope).decode
+    lenient = tolerant(whole, envelope, route.name)
     payload = cast("Callable[[object], R]", attrgetter("payload"))
-    return lambda data: payload(decode(data))
+    return (lambda data: payload(whole(data))), (lambda data: payload(lenient(data)))
 
 
 @dataclass(slots=True)
@@ -533,7 +546,10 @@ class Session:
         # Our wall clock when a create began: what it may have created is younger.
         started = time.time() if write == "reconcile" else 0.0
         attempt = 0
-        reauthorized = False
+        # The token of the last 401 the auth renewed after. The first renewal is free; a later
+        # one (the new token died too, e.g. revoked early again) costs a retry, so a server
+        # refusing every fresh token cannot keep a call renewing forever.
+        renewed: str | None = None
         while True:
             if transport.spent:
                 _check_quota(plan, url, transport, key)
@@ -602,7 +618,7 @@ class Session:
                     )
                 if 200 <= status < 300:
                     try:
-                        result = plan.decode(raw)
+                        result = plan.decode(raw) if clock is None else plan.strict(raw)
                     except msgspec.ValidationError as err:
                         # JSON of another shape: schema drift, the same on every attempt.
                         raise _decode_error(plan, status, raw, err) from err
@@ -623,10 +639,13 @@ class Session:
                     if (
                         status == 401
                         and not timed_out
-                        and not reauthorized
+                        and token != renewed
+                        and (renewed is None or attempt < policy.max_retries)
                         and await auth.invalidate(location, token)
                     ):
-                        reauthorized = True
+                        if renewed is not None:
+                            attempt += 1
+                        renewed = token
                         continue
                     outcome, error = _status_outcome(
                         plan, url, transport, key, bucket, cap, status, raw, response_headers
