@@ -44,6 +44,7 @@ from ghl_async.errors import (
     DailyQuotaExceeded,
     DecodeError,
     GHLError,
+    NotFoundError,
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
@@ -51,7 +52,7 @@ from ghl_async.errors import (
     TransportError,
     error_class_for,
 )
-from ghl_async.models import Body, Contact, ContactsPage, Query
+from ghl_async.models import Ack, Body, Contact, ContactsPage, Query
 from ghl_async.nulls import tolerant
 from ghl_async.ratelimit import (
     RateBucket,
@@ -84,6 +85,8 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+").fullmatch
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _ENCODE = msgspec.json.Encoder().encode
+# What a retried delete returns when its earlier attempt had already deleted the object.
+_DELETED = Ack(succeded=True)
 # Errors aiohttp raises when no (complete) response arrived.
 _NO_RESPONSE = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
@@ -118,6 +121,7 @@ class _Plan(Generic[R]):
         "body_check",
         "decode",
         "flag",
+        "gone",
         "head",
         "method",
         "operation",
@@ -138,6 +142,9 @@ class _Plan(Generic[R]):
         # The write policy, or the body flag that picks it per call (upsert).
         self.write: WritePolicy = route.write if isinstance(route.write, str) else "idempotent"
         self.flag = route.write if isinstance(route.write, IfBodyFlag) else None
+        # A delete of the object itself: after an attempt that may have applied it, "not found"
+        # means done.
+        self.gone = route.method == "DELETE" and route.response is Ack
         self.params = route.path_params
         pieces = _PLACEHOLDER.split(route.path)
         self.head = base_url + pieces[0]
@@ -163,6 +170,20 @@ class _Plan(Generic[R]):
             else:
                 url += quote(check_id(name, arg), safe="") + tail
         return url
+
+
+def _no_silent_resend(http: aiohttp.ClientSession) -> None:
+    """Stop aiohttp resending a GET/PUT/DELETE by itself when its connection drops.
+
+    Recent aiohttp versions (a private attribute in 3.14) send such a request once more,
+    silently, after a reset or a server disconnect. That second request skips the rate budget
+    (HighLevel counts it; a shared budget never hears of it), our retry count, backoff and
+    log, and it goes by HTTP method, not by our route's write policy. Our pipeline retries the
+    same failures itself, per route. Only the client's own session is changed: a session you
+    pass in keeps its behaviour. An aiohttp without the attribute has nothing to turn off.
+    """
+    if hasattr(http, "_retry_connection"):
+        http._retry_connection = False
 
 
 def _decoder(route: Route[R]) -> Callable[[bytes], R]:
@@ -301,6 +322,7 @@ class Transport:
                 # read_body inflates within max_response_size, on every aiohttp version.
                 auto_decompress=False,
             )
+            _no_silent_resend(self._http)
             self.inflate = True
             self._static = {}
         self.state = "open"
@@ -550,6 +572,7 @@ class Session:
         # one (the new token died too, e.g. revoked early again) costs a retry, so a server
         # refusing every fresh token cannot keep a call renewing forever.
         renewed: str | None = None
+        maybe_applied = False  # an earlier attempt was sent and may have been applied
         while True:
             if transport.spent:
                 _check_quota(plan, url, transport, key)
@@ -650,6 +673,9 @@ class Session:
                     outcome, error = _status_outcome(
                         plan, url, transport, key, bucket, cap, status, raw, response_headers
                     )
+                    if maybe_applied and plan.gone and isinstance(error, NotFoundError):
+                        log.info("%s: already gone after an earlier attempt; done", plan.operation)
+                        return cast(R, _DELETED)
                     if timed_out:
                         outcome = Outcome(status=status, command_timeout=True)
                     failure = error
@@ -658,6 +684,7 @@ class Session:
             action = decision.action
             if action == "retry":
                 delay = cast(float, decision.delay)
+                maybe_applied = maybe_applied or (outcome.sent and outcome.status != 429)
                 _log_retry(plan, _cause(outcome, failure), attempt, policy, delay)
                 await asyncio.sleep(delay)
                 attempt += 1
