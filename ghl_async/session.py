@@ -1037,6 +1037,5 @@ def _api_error(
     if isinstance(exc, PermissionDeniedError):
         exc.scope = plan.scope
         exc.args = (f"{exc.args[0]} (the operation needs scope {plan.scope})",)
-    elif isinstance(exc, RateLimitError):
-        exc.retry_after = retry_after
+    exc.retry_after = retry_after
     return exc
