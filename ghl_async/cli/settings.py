@@ -19,7 +19,7 @@ from ghl_async.auth import Auth, FileTokenStore, OAuthApp, StaticToken
 from ghl_async.cli.inputs import parse_rate
 from ghl_async.client import Client
 from ghl_async.errors import ConfigError
-from ghl_async.ratelimit import RateLimit
+from ghl_async.ratelimit import RateLimit, Unlimited
 
 __all__ = ["MissingCredentials", "Profile", "make_auth", "make_client", "store_path"]
 
@@ -127,7 +127,13 @@ def make_auth(args: argparse.Namespace) -> Auth:
 
 def make_client(args: argparse.Namespace) -> Client:
     """A client for the configured account (not yet opened)."""
-    rule = RateLimit() if not args.rate_limit else RateLimit(*parse_rate(args.rate_limit))
+    rule: RateLimit | Unlimited
+    if not args.rate_limit:
+        rule = RateLimit()
+    elif args.rate_limit.strip().lower() == "off":
+        rule = RateLimit.unlimited()  # e.g. behind a rate budget of your own, upstream
+    else:
+        rule = RateLimit(*parse_rate(args.rate_limit))
     return Client(
         auth=make_auth(args),
         location_id=args.location_id,
