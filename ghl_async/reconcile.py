@@ -59,7 +59,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeVar
 
 from ghl_async import models as m
 from ghl_async import routes
@@ -404,27 +404,56 @@ async def _contact(
     return Verdict("undecidable", tuple(older))
 
 
+class _Listed(Protocol):
+    """A task or a note, as its contact's list returns it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def date_added(self) -> str | None: ...
+
+
+L = TypeVar("L", bound=_Listed)
+
+
 def _verdict(
     kind: str,
     lookup: str,
-    fresh: Sequence[T],
-    found: Callable[[T], str],
-    unreadable: int = 0,
+    items: Sequence[L],
+    *,
+    matches: Callable[[L], bool],
+    comparable: Callable[[L], bool],
+    after: datetime,
+    claimed: Container[str],
 ) -> Verdict:
-    if not fresh and unreadable:
-        # Absence is believed only from an answer whose every item could be compared.
-        return Verdict(
-            "undecidable",
-            (
-                f"{lookup}: no {kind} like it, but {unreadable} {kind}(s) came back without the "
-                "fields to compare",
-            ),
-            again=True,
+    def candidates(predicate: Callable[[L], bool]) -> list[L]:
+        return newcomers(
+            items,
+            matches=predicate,
+            ident=lambda item: item.id,
+            # v2 tasks carry no creation time; when a server sends one, it is used.
+            added=lambda item: item.date_added,
+            after=after,
+            claimed=claimed,
         )
+
+    fresh = candidates(matches)
     if not fresh:
+        unreadable = len(candidates(lambda item: not comparable(item)))
+        if unreadable:
+            # Absence is believed only from an answer whose every item could be compared.
+            return Verdict(
+                "undecidable",
+                (
+                    f"{lookup}: no {kind} like it, but {unreadable} {kind}(s) came back without "
+                    "the fields to compare",
+                ),
+                again=True,
+            )
         return Verdict("absent", (f"{lookup}: no {kind} like it, created since the attempt",))
     if len(fresh) == 1:
-        return Verdict("found", (f"{lookup}: {kind} {found(fresh[0])}",), fresh[0])
+        return Verdict("found", (f"{lookup}: {kind} {fresh[0].id}",), fresh[0])
     return Verdict(
         "undecidable",
         (f"{lookup}: {len(fresh)} {kind}s like it created since the attempt; cannot tell which",),
@@ -448,39 +477,27 @@ async def _task(
             )
         )
 
-    def candidates(predicate: Callable[[m.Task], bool]) -> list[m.Task]:
-        return newcomers(
-            tasks,
-            matches=predicate,
-            ident=lambda t: t.id,
-            # v2 tasks carry no creation time; when a server sends one, it is used.
-            added=lambda t: t.date_added,
-            after=since(started, offset),
-            claimed=session.transport.claimed,
-        )
-
-    fresh = candidates(matches)
-    unreadable = candidates(lambda t: t.title is None or t.due_date is None)
-    lookup = f"GET /contacts/{contact_id}/tasks"
-    return _verdict("task", lookup, fresh, lambda t: t.id, len(unreadable))
+    return _verdict(
+        "task",
+        f"GET /contacts/{contact_id}/tasks",
+        tasks,
+        matches=matches,
+        comparable=lambda t: t.title is not None and t.due_date is not None,
+        after=since(started, offset),
+        claimed=session.transport.claimed,
+    )
 
 
 async def _note(
     session: Session, contact_id: str, body: m.CreateNote, location: str | None, started: float
 ) -> Verdict:
     notes, offset = await session.lookup(routes.LIST_NOTES, (contact_id,), location_id=location)
-
-    def candidates(predicate: Callable[[m.Note], bool]) -> list[m.Note]:
-        return newcomers(
-            notes,
-            matches=predicate,
-            ident=lambda n: n.id,
-            added=lambda n: n.date_added,
-            after=since(started, offset),
-            claimed=session.transport.claimed,
-        )
-
-    fresh = candidates(lambda n: same_text(n.body, body.body))
-    unreadable = candidates(lambda n: n.body is None)
-    lookup = f"GET /contacts/{contact_id}/notes"
-    return _verdict("note", lookup, fresh, lambda n: n.id, len(unreadable))
+    return _verdict(
+        "note",
+        f"GET /contacts/{contact_id}/notes",
+        notes,
+        matches=lambda n: same_text(n.body, body.body),
+        comparable=lambda n: n.body is not None,
+        after=since(started, offset),
+        claimed=session.transport.claimed,
+    )
