@@ -7,7 +7,9 @@ body within ``max_response_size`` and release the connection → give the budget
 ``X-RateLimit-*`` headers → on 2xx decode with the route's cached decoder; otherwise map the
 status to an exception, or do what :func:`ghl_async.retry.decide` says: retry, reconcile a
 create by natural key (:mod:`ghl_async.reconcile`), or raise. A 401 makes the auth invalidate
-the token it gave and, if it can get another, the call is retried once with it.
+the token it gave and, if it can get another, the call is retried with it (once for free; a
+new token refused too is renewed again at the cost of a retry). A 2xx body the model refuses
+only for a stray ``null`` is read with that value absent (:mod:`ghl_async.nulls`).
 
 Two classes: :class:`Transport` is what ``Client.with_options`` siblings share (the aiohttp
 session, auth, rate-limit buckets, per-route plans); it is also the auth's

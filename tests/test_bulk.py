@@ -228,9 +228,11 @@ async def test_dropped_connections_beyond_retries_say_no_response() -> None:
 async def test_a_refused_token_stops_the_run() -> None:
     async with connected() as (fake, ghl):
         fake.revoke_tokens()
-        report = await upsert_contacts(ghl, records(20), MAPPING, concurrency=2)
+        report = await upsert_contacts(ghl, records(20), MAPPING, concurrency=2, retry_delay=0.001)
     assert report.stopped == "auth"
-    assert fake.count(operation="contacts.upsert") == len(report.failed) <= 2  # one per worker
+    assert 1 <= len(report.failed) <= 2  # the record of each worker
+    # A 401 is asked again (twice) before it stops the run: an early revocation is renewed.
+    assert fake.count(operation="contacts.upsert") <= 2 * (1 + 2)
 
 
 async def test_repeats_in_the_input_go_in_order_and_identical_ones_are_skipped() -> None:

@@ -15,7 +15,7 @@ from hostile_helpers import Answer, Proxy, client_via, plain
 
 from ghl_async import Client, RateLimit, StaticToken
 from ghl_async.bulk import Journal, Progress, add_tags, set_business, upsert_contacts
-from ghl_async.bulk._failures import disposition, reason_of
+from ghl_async.bulk._failures import disposition, next_step, reason_of
 from ghl_async.errors import (
     AmbiguousWriteError,
     APIError,
@@ -69,7 +69,7 @@ def limited(wait: float | None) -> RateLimitError:
         (AmbiguousWriteError("maybe"), "fail"),  # resending could duplicate it
         (DecodeError("shape", operation="x", body=b"{}"), "retry"),
         (ResponseTooLargeError("big", operation="x", status=200, limit=1024, body=b""), "fail"),
-        (api(AuthenticationError, 401, "Invalid JWT"), "auth"),
+        (api(AuthenticationError, 401, "Invalid JWT"), "retry"),  # "auth" once retries are spent
         (api(AuthenticationError, 401, "Command timed out"), "retry"),
         (api(TokenRefreshError, 503), "retry"),
         (api(ReauthorizationRequired, 400, "invalid_grant"), "auth"),
@@ -83,6 +83,24 @@ def limited(wait: float | None) -> RateLimitError:
 )
 def test_disposition_table(error: BaseException, expected: str) -> None:
     assert disposition(error, retry_after_cap=60) == expected
+
+
+@pytest.mark.parametrize(
+    ("error", "spent"),
+    [
+        (api(AuthenticationError, 401, "Invalid JWT"), "auth"),  # renewed, refused again: dead
+        (api(AuthenticationError, 401, "Command timed out"), "fail"),
+        (api(TokenRefreshError, 503), "fail"),
+        (api(ServerError, 502), "fail"),
+        (api(ReauthorizationRequired, 400, "invalid_grant"), "auth"),
+        (api(DailyQuotaExceeded, 429), "quota"),
+    ],
+)
+async def test_what_remains_once_the_retries_are_spent(error: BaseException, spent: str) -> None:
+    assert await next_step(error, 2, retries=2, delay=0, retry_after_cap=60) == spent
+    assert await next_step(error, 0, retries=2, delay=0, retry_after_cap=60, stopping=True) == (
+        spent
+    )
 
 
 def test_reasons() -> None:
@@ -227,8 +245,9 @@ async def test_a_refused_token_stops_cleanly_with_the_report_and_the_journal(
                     fake.revoke_tokens()
 
             report = await upsert_contacts(
-                ghl, rows(100), MAPPING, concurrency=4, journal=journal, on_progress=revoke_at_20
-            )
+                ghl, rows(100), MAPPING, concurrency=4, journal=journal, on_progress=revoke_at_20,
+                retry_delay=0.001,
+            )  # fmt: skip
         assert report.stopped == "auth"
         assert report.stop_error is not None
         assert "401" in report.stop_error
@@ -303,4 +322,5 @@ async def test_bulk_helpers_report_a_failed_chunk_and_go_on() -> None:
             attached = await set_business(ghl, ids, "biz_1", chunk_size=10)
     assert attached.stopped == "auth"
     assert attached.stop_error is not None
-    assert (attached.contacts, attached.requests, len(attached.failed)) == (10, 1, 10)
+    # The first chunk's 401 is asked again twice (a renewal could fix it), then it stops.
+    assert (attached.contacts, attached.requests, len(attached.failed)) == (10, 3, 10)

@@ -4,9 +4,11 @@ One record's failure never ends a run, whatever its type: it is retried when ask
 help, else reported with its reason. Only two things stop a run early, because every later
 request would fail the same way and spend requests doing it:
 
-* **the grant** (``"auth"``): the token was refused and could not be renewed
-  (:class:`~ghl_async.errors.ReauthorizationRequired`, a 401 other than HighLevel's transient
-  ``"Command timed out"``), or it lacks the permission (403);
+* **the grant** (``"auth"``): the token was refused and cannot be renewed
+  (:class:`~ghl_async.errors.ReauthorizationRequired`; a 401 that is still there when the
+  record's retries are spent, each retry having renewed the token), or it lacks the
+  permission (403). A single 401 is not enough: an OAuth token revoked early is renewed by the
+  next attempt, and one such revocation must not end an import;
 * **the daily quota** (``"quota"``): :class:`~ghl_async.errors.DailyQuotaExceeded`.
 
 :func:`disposition` is a pure function of the error (tested by table).
@@ -34,7 +36,15 @@ from ghl_async.errors import (
     TransportError,
 )
 
-__all__ = ["Disposition", "Reason", "disposition", "next_step", "reason_of", "retry_pause"]
+__all__ = [
+    "Disposition",
+    "Reason",
+    "disposition",
+    "next_step",
+    "reason_of",
+    "refused",
+    "retry_pause",
+]
 
 Disposition = Literal["retry", "fail", "auth", "quota"]
 """``retry``: ask again (after ``Retry-After`` if given); ``fail``: report the records as failed
@@ -50,8 +60,9 @@ def disposition(err: BaseException, retry_after_cap: float) -> Disposition:
     if isinstance(err, TokenRefreshError):
         return "retry"  # the token endpoint failed; the grant itself is not known to be dead
     if isinstance(err, AuthenticationError):
-        # HighLevel's transient 401; any other 401 got past a token renewal, or cannot have one.
-        return "retry" if "Command timed out" in err.message else "auth"
+        # The client renewed the token once already; the next try renews it again. Still
+        # refused once the retries are spent: the grant is dead (next_step).
+        return "retry"
     if isinstance(err, PermissionDeniedError):
         return "auth"
     if isinstance(err, RateLimitError):
@@ -91,9 +102,19 @@ async def next_step(
     if verdict != "retry":
         return verdict
     if attempt >= retries or stopping:
-        return "fail"
+        return "auth" if refused(err) else "fail"
     await asyncio.sleep(retry_pause(err, attempt, delay))
     return "retry"
+
+
+def refused(err: BaseException) -> bool:
+    """Whether ``err`` is a 401 for the token itself (not HighLevel's transient ``"Command timed
+    out"``, nor a failing token endpoint)."""
+    return (
+        isinstance(err, AuthenticationError)
+        and not isinstance(err, TokenRefreshError)
+        and "Command timed out" not in err.message
+    )
 
 
 @dataclass(frozen=True, slots=True)
