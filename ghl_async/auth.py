@@ -12,8 +12,22 @@ Refresh tokens rotate: a refresh spends the old refresh token. Hence the rules h
   across processes), re-loading the store after taking the lock since another process may have
   refreshed already;
 * the new pair is saved in the store before anyone uses it, and before the lock is released;
-* a refresh or code exchange is resent only when the connection failed before anything was sent;
-  after an ambiguous failure it raises :class:`~ghl_async.errors.TokenRefreshError` instead;
+* every token call is resent (:data:`TOKEN_RETRY`: up to 3 times, honouring ``Retry-After``)
+  after a 429, a 500/502/503/504, or no answer (refused, reset, timeout), and never after a
+  2xx or another 4xx. That is safe for each grant, even though codes and refresh tokens are
+  single-use:
+
+  - *refresh*: if the lost attempt was applied, the old refresh token is spent and the new
+    pair is lost whether or not we ask again; the retry then gets ``invalid_grant``
+    (:class:`~ghl_async.errors.ReauthorizationRequired`, saying an earlier attempt may have
+    used it), the same end as not retrying. If it was not applied (a gateway's 502/503, a
+    429, a reset before the server read it), the retry succeeds. Even a server that revokes
+    a token family on reuse revokes only a pair we never received. So a retry is never
+    worse than giving up;
+  - *code exchange*: the same reasoning (a code is single-use; a reused code gets
+    ``invalid_grant``, and tokens issued for it may be revoked: tokens we never received);
+  - *location token mint*: spends nothing (the agency token stays valid); resending only
+    mints another.
 * the refresh runs in its own task, so a caller cancelled mid-refresh cannot lose the new pair.
 
 Two wire dialects, chosen by ``OAuthApp(api_version=...)``: ``2021-07-28`` (form bodies with
@@ -31,7 +45,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
-from typing import Literal, Protocol, TypeVar
+from typing import Final, Literal, Protocol, TypeVar
 from urllib.parse import quote, urlencode
 
 import aiohttp
@@ -47,10 +61,11 @@ from ghl_async.errors import (
     TokenRefreshError,
     TransportError,
 )
-from ghl_async.retry import outcome_of
+from ghl_async.retry import Outcome, RetryPolicy, decide, outcome_of, parse_retry_after
 from ghl_async.tokenstore import FileTokenStore, MemoryTokenStore, Token, TokenStore
 
 __all__ = [
+    "TOKEN_RETRY",
     "AiohttpTokenTransport",
     "Auth",
     "FileTokenStore",
@@ -58,6 +73,7 @@ __all__ = [
     "OAuthApp",
     "StaticToken",
     "Token",
+    "TokenReply",
     "TokenStore",
     "TokenTransport",
     "UserType",
@@ -73,11 +89,25 @@ LOCATION_TOKEN_PATH = "/oauth/locationToken"
 LOCATION_TOKEN_PATH_V3 = "/oauth/location-token"
 ApiVersion = Literal["2021-07-28", "v3"]
 
-# A token call whose connection was refused (nothing sent) is retried this often, after
-# _CONNECT_RETRY_DELAY * 2**attempt seconds.
-_CONNECT_RETRIES = 2
-_CONNECT_RETRY_DELAY = 0.1
+TOKEN_RETRY: Final = RetryPolicy(max_retries=3, backoff_base=0.25, backoff_max=4.0)
+"""How token calls are resent (after a 429, a 500/502/503/504 or no answer; Retry-After is
+honoured up to 60 s): why that is safe for every grant is in the module docstring."""
 _REDACTED = "<redacted>"
+
+
+class TokenReply(tuple[int, bytes]):
+    """A token endpoint's answer: ``(status, body)``, plus the ``Retry-After`` it asked for.
+
+    A plain ``(status, body)`` tuple is a valid answer too; returning a ``TokenReply`` lets a
+    retried token call wait as long as the server asked (``retry_after``, seconds).
+    """
+
+    retry_after: float | None
+
+    def __new__(cls, status: int, body: bytes, retry_after: float | None = None) -> TokenReply:
+        reply = super().__new__(cls, (status, body))
+        reply.retry_after = retry_after
+        return reply
 
 
 class TokenTransport(Protocol):
@@ -94,8 +124,9 @@ class TokenTransport(Protocol):
     ) -> tuple[int, bytes]:
         """POST ``form`` url-encoded (or as a JSON object) to ``base_url + path``.
 
-        No limiter, no auth, no retries. ``version=True`` adds the transport's ``Version``
-        (``2021-07-28`` by default), a str adds that ``Version``. Returns status and body.
+        No limiter, no auth, no retries (the auth decides those). ``version=True`` adds the
+        transport's ``Version`` (``2021-07-28`` by default), a str adds that ``Version``.
+        Return a :class:`TokenReply` to pass ``Retry-After`` on.
 
         Raises:
             TransportError: no response; ``sent`` says whether the request may have left.
@@ -222,7 +253,9 @@ class AiohttpTokenTransport:
                     operation=f"POST {path}",
                     keep_prefix=False,
                 )
-                return response.status, body
+                return TokenReply(
+                    response.status, body, parse_retry_after(response.headers.get("Retry-After"))
+                )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
             # The same classification as the request pipeline: whether the form may have left
             # this machine decides whether a refresh token may have been spent.
@@ -655,17 +688,15 @@ class OAuthApp:
         if bearer is not None:
             secrets.append(bearer)
         attempt = 0
+        earlier: str | None = None  # the first failure that may have spent the grant
         while True:
             try:
                 if as_json:
-                    status, body = await transport.post_form(
+                    answer = await transport.post_form(
                         path, form, bearer=bearer, version=version, as_json=True
                     )
                 else:  # a TokenTransport written before v3 need not know `as_json`
-                    status, body = await transport.post_form(
-                        path, form, bearer=bearer, version=version
-                    )
-                break
+                    answer = await transport.post_form(path, form, bearer=bearer, version=version)
             except ResponseTooLargeError as err:
                 raise TokenRefreshError(
                     status=err.status,
@@ -678,8 +709,12 @@ class OAuthApp:
                     ],
                 ) from err
             except TransportError as err:
-                if not err.sent and attempt < _CONNECT_RETRIES:
-                    await asyncio.sleep(_CONNECT_RETRY_DELAY * 2**attempt)
+                outcome = Outcome(sent=err.sent, timeout=isinstance(err, RequestTimeout))
+                decision = decide(outcome, attempt, "idempotent", TOKEN_RETRY)
+                cause = type(err).__name__
+                if decision.action == "retry" and decision.delay is not None:
+                    earlier = earlier or (cause if err.sent else None)
+                    await _token_pause(operation, cause, attempt, decision.delay)
                     attempt += 1
                     continue
                 if not err.sent or not spends_grant:
@@ -690,23 +725,47 @@ class OAuthApp:
                     method="POST",
                     url=path,
                     messages=[
-                        f"no answer from the token endpoint ({type(err).__name__}); the grant "
-                        "may have been used, so it was not sent again"
+                        f"no answer from the token endpoint ({cause}) after {attempt + 1} "
+                        "attempt(s); the grant may have been used"
                     ],
                 ) from err
-        if 200 <= status < 300:
-            try:
-                return _decode_token(body)
-            except (msgspec.DecodeError, ValueError) as err:
-                # The body may hold tokens: never keep it on the exception.
-                raise TokenRefreshError(
-                    status=status,
-                    operation=operation,
-                    method="POST",
-                    url=path,
-                    messages=[f"unreadable token response: {_scrub(str(err), secrets)}"],
-                ) from err
-        raise _token_error(status, body, operation, path, secrets)
+            status, body = answer
+            if 200 <= status < 300:
+                break
+            retry_after = getattr(answer, "retry_after", None)
+            decision = decide(
+                Outcome(status=status, retry_after=retry_after), attempt, "idempotent", TOKEN_RETRY
+            )
+            if decision.action != "retry" or decision.delay is None:
+                raise _token_error(status, body, operation, path, secrets, earlier=earlier)
+            if status != 429:
+                earlier = earlier or f"HTTP {status}"  # a 5xx may come after the grant was used
+            await _token_pause(operation, f"HTTP {status}", attempt, decision.delay)
+            attempt += 1
+        try:
+            return _decode_token(body)
+        except (msgspec.DecodeError, ValueError) as err:
+            # The body may hold tokens: never keep it on the exception. Not resent: a 2xx means
+            # the grant was used, and its new pair is what could not be read.
+            raise TokenRefreshError(
+                status=status,
+                operation=operation,
+                method="POST",
+                url=path,
+                messages=[f"unreadable token response: {_scrub(str(err), secrets)}"],
+            ) from err
+
+
+async def _token_pause(operation: str, cause: str, attempt: int, delay: float) -> None:
+    log.info(
+        "%s: %s; retry %d of %d in %.2f s",
+        operation,
+        cause,
+        attempt + 1,
+        TOKEN_RETRY.max_retries,
+        delay,
+    )
+    await asyncio.sleep(delay)
 
 
 _SECRET_FIELDS = frozenset(
@@ -832,7 +891,13 @@ _INVALID_GRANT = re.compile(r"invalid[_ ]grant", re.IGNORECASE)
 
 
 def _token_error(
-    status: int, body: bytes, operation: str, path: str, secrets: Sequence[str]
+    status: int,
+    body: bytes,
+    operation: str,
+    path: str,
+    secrets: Sequence[str],
+    *,
+    earlier: str | None = None,
 ) -> TokenRefreshError:
     body = _scrub_bytes(body, secrets)
     try:
@@ -856,6 +921,10 @@ def _token_error(
     if invalid_grant and 400 <= status < 500:
         cls = ReauthorizationRequired
         messages.append(_INVALID_GRANT_HINTS.get(operation, _INVALID_GRANT_HINTS["oauth.refresh"]))
+        if earlier is not None:
+            messages.append(
+                f"an earlier attempt of this call ended in {earlier} and may have used it"
+            )
     return cls(
         status=status,
         operation=operation,

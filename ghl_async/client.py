@@ -397,6 +397,11 @@ class Client(_endpoints.Namespaces):
         return self._session.hooks
 
     @property
+    def retry_after_cap(self) -> float:
+        """The longest server-asked wait slept on; a longer one fails the call at once."""
+        return self._session.retry.retry_after_cap
+
+    @property
     def reconcile_writes(self) -> bool:
         """Whether ambiguous creates are reconciled by natural key (see ``Client``)."""
         return self._session.reconcile

@@ -127,7 +127,11 @@ class _ErrorContext:
 
 
 class APIError(GHLError):
-    """HighLevel answered with a non-2xx status."""
+    """HighLevel answered with a non-2xx status.
+
+    ``retry_after`` is the wait in seconds the answer asked for (``Retry-After``, on any
+    status, e.g. a 503), when it did.
+    """
 
     status: int
     operation: str
@@ -139,6 +143,7 @@ class APIError(GHLError):
     body: bytes
     rate_limit: RateLimitInfo | None
     meta: dict[str, object]
+    retry_after: float | None = None
 
     def __init__(
         self,

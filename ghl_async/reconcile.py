@@ -59,7 +59,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeVar
 
 from ghl_async import models as m
 from ghl_async import routes
@@ -94,6 +94,8 @@ CLOCK_MARGIN: Final = 5.0
 NO_DATE_MARGIN: Final = 300.0
 # The first pause between two lookups of a settling create; it doubles each time.
 SETTLE_STEP: Final = 0.25
+# Lookups made again when one failed or came back unreadable, before giving up as undecidable.
+LOOK_AGAIN: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,9 @@ class Verdict:
     kind: Literal["found", "absent", "undecidable"]
     checked: tuple[str, ...]
     found: object | None = None
+    # Undecidable for a passing reason (a lookup failed, an answer came back unreadable):
+    # looking again may settle it.
+    again: bool = False
 
 
 class Claimed(Container[str]):
@@ -263,8 +268,16 @@ async def reconcile(
     """
     step = SETTLE_STEP
     looks = 1
+    again = 0
     while True:
         verdict = await _look(session, route, path, body, location, started, applied)
+        if verdict.again and again < LOOK_AGAIN:
+            # Each lookup already had its own retries; a failed or unreadable answer says
+            # nothing about the create, so ask again after a pause rather than give up.
+            again += 1
+            await asyncio.sleep(step)
+            step *= 2
+            continue
         if verdict.kind != "absent" or settle_until is None:
             return verdict
         remaining = settle_until - time.time()
@@ -297,10 +310,10 @@ async def _look(
             verdict = Verdict("undecidable", (f"{route.name} has no natural key to look up",))
     except GHLError as err:
         # str(err) could carry the looked-up values (an e-mail in a query): the type says enough.
-        verdict = Verdict("undecidable", (f"a lookup failed ({type(err).__name__})",))
+        verdict = Verdict("undecidable", (f"a lookup failed ({type(err).__name__})",), again=True)
     if verdict.kind == "absent" and applied:
         note = "the server answered 2xx, so the write was applied, but no lookup found it"
-        verdict = Verdict("undecidable", (*verdict.checked, note))
+        verdict = Verdict("undecidable", (*verdict.checked, note), again=True)
     return verdict
 
 
@@ -338,6 +351,10 @@ async def _contact(
     lookup = f"GET /contacts/search/duplicate by {what}"
     if contact is None:
         return Verdict("absent", (f"{lookup}: no contact",))
+    if not contact_matches(contact, email_key, phone_key):
+        # An answer with the key fields missing (cut or nulled on the way) proves nothing.
+        unreadable = f"{lookup}: contact {contact.id} carries neither; the answer is unreadable"
+        return Verdict("undecidable", (unreadable,), again=True)
     ours = newcomers(
         [contact],
         matches=lambda c: contact_matches(c, email_key, phone_key),
@@ -387,11 +404,56 @@ async def _contact(
     return Verdict("undecidable", tuple(older))
 
 
-def _verdict(kind: str, lookup: str, fresh: Sequence[T], found: Callable[[T], str]) -> Verdict:
+class _Listed(Protocol):
+    """A task or a note, as its contact's list returns it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def date_added(self) -> str | None: ...
+
+
+L = TypeVar("L", bound=_Listed)
+
+
+def _verdict(
+    kind: str,
+    lookup: str,
+    items: Sequence[L],
+    *,
+    matches: Callable[[L], bool],
+    comparable: Callable[[L], bool],
+    after: datetime,
+    claimed: Container[str],
+) -> Verdict:
+    def candidates(predicate: Callable[[L], bool]) -> list[L]:
+        return newcomers(
+            items,
+            matches=predicate,
+            ident=lambda item: item.id,
+            # v2 tasks carry no creation time; when a server sends one, it is used.
+            added=lambda item: item.date_added,
+            after=after,
+            claimed=claimed,
+        )
+
+    fresh = candidates(matches)
     if not fresh:
+        unreadable = len(candidates(lambda item: not comparable(item)))
+        if unreadable:
+            # Absence is believed only from an answer whose every item could be compared.
+            return Verdict(
+                "undecidable",
+                (
+                    f"{lookup}: no {kind} like it, but {unreadable} {kind}(s) came back without "
+                    "the fields to compare",
+                ),
+                again=True,
+            )
         return Verdict("absent", (f"{lookup}: no {kind} like it, created since the attempt",))
     if len(fresh) == 1:
-        return Verdict("found", (f"{lookup}: {kind} {found(fresh[0])}",), fresh[0])
+        return Verdict("found", (f"{lookup}: {kind} {fresh[0].id}",), fresh[0])
     return Verdict(
         "undecidable",
         (f"{lookup}: {len(fresh)} {kind}s like it created since the attempt; cannot tell which",),
@@ -415,29 +477,27 @@ async def _task(
             )
         )
 
-    fresh = newcomers(
+    return _verdict(
+        "task",
+        f"GET /contacts/{contact_id}/tasks",
         tasks,
         matches=matches,
-        ident=lambda t: t.id,
-        # v2 tasks carry no creation time; when a server sends one, it is used.
-        added=lambda t: t.date_added,
+        comparable=lambda t: t.title is not None and t.due_date is not None,
         after=since(started, offset),
         claimed=session.transport.claimed,
     )
-    return _verdict("task", f"GET /contacts/{contact_id}/tasks", fresh, lambda t: t.id)
 
 
 async def _note(
     session: Session, contact_id: str, body: m.CreateNote, location: str | None, started: float
 ) -> Verdict:
     notes, offset = await session.lookup(routes.LIST_NOTES, (contact_id,), location_id=location)
-    fresh = newcomers(
+    return _verdict(
+        "note",
+        f"GET /contacts/{contact_id}/notes",
         notes,
         matches=lambda n: same_text(n.body, body.body),
-        ident=lambda n: n.id,
-        added=lambda n: n.date_added,
+        comparable=lambda n: n.body is not None,
         after=since(started, offset),
         claimed=session.transport.claimed,
     )
-    return _verdict("note", f"GET /contacts/{contact_id}/notes", fresh, lambda n: n.id)
-

@@ -7,7 +7,9 @@ body within ``max_response_size`` and release the connection → give the budget
 ``X-RateLimit-*`` headers → on 2xx decode with the route's cached decoder; otherwise map the
 status to an exception, or do what :func:`ghl_async.retry.decide` says: retry, reconcile a
 create by natural key (:mod:`ghl_async.reconcile`), or raise. A 401 makes the auth invalidate
-the token it gave and, if it can get another, the call is retried once with it.
+the token it gave and, if it can get another, the call is retried with it (once for free; a
+new token refused too is renewed again at the cost of a retry). A 2xx body the model refuses
+only for a stray ``null`` is read with that value absent (:mod:`ghl_async.nulls`).
 
 Two classes: :class:`Transport` is what ``Client.with_options`` siblings share (the aiohttp
 session, auth, rate-limit buckets, per-route plans); it is also the auth's
@@ -51,6 +53,7 @@ from ghl_async.errors import (
     DailyQuotaExceeded,
     DecodeError,
     GHLError,
+    NotFoundError,
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
@@ -69,7 +72,8 @@ from ghl_async.hooks import (
     WaitEvent,
     emit,
 )
-from ghl_async.models import Body, Query
+from ghl_async.models import Ack, Body, Query
+from ghl_async.nulls import tolerant
 from ghl_async.options import (
     CallOptions,
     JSONValue,
@@ -115,6 +119,8 @@ _PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+").fullmatch
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _ENCODE = msgspec.json.Encoder().encode
+# What a retried delete returns when its earlier attempt had already deleted the object.
+_DELETED = Ack(succeded=True)
 # Errors aiohttp raises when no (complete) response arrived.
 _NO_RESPONSE = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
@@ -189,6 +195,7 @@ class _Plan(Generic[R]):
         "company",
         "decode",
         "flag",
+        "gone",
         "head",
         "method",
         "operation",
@@ -197,6 +204,7 @@ class _Plan(Generic[R]):
         "query_type",
         "route",
         "scope",
+        "strict",
         "tails",
         "version",
         "write",
@@ -212,11 +220,16 @@ class _Plan(Generic[R]):
         self.flag = route.write if isinstance(route.write, IfBodyFlag) else None
         self.version = route.version
         self.company = route.token == "company"  # the agency's token: no location
+        # A delete of the object itself: after an attempt that may have applied it, "not found"
+        # means done.
+        self.gone = route.method == "DELETE" and route.response is Ack
         self.params = route.path_params
         pieces = _PLACEHOLDER.split(route.path)
         self.head = base_url + pieces[0]
         self.tails = tuple(pieces[1:])
-        self.decode: Callable[[bytes], R] = _decoder(route)
+        # Reconciliation's lookups decode strictly: an answer that needed repair cannot prove
+        # that a create is absent (a null where a note was is not "no note").
+        self.strict, self.decode = _decoders(route)
         self.body_check = None if route.body is None else msgspec.json.Decoder(route.body)
         self.query_type = route.query
         self.query_names = _wire_names(route.query)
@@ -239,9 +252,31 @@ class _Plan(Generic[R]):
         return url
 
 
+def _no_silent_resend(http: aiohttp.ClientSession) -> None:
+    """Stop aiohttp resending a GET/PUT/DELETE by itself when its connection drops.
+
+    Recent aiohttp versions (a private attribute in 3.14) send such a request once more,
+    silently, after a reset or a server disconnect. That second request skips the rate budget
+    (HighLevel counts it; a shared budget never hears of it), our retry count, backoff and
+    log, and it goes by HTTP method, not by our route's write policy. Our pipeline retries the
+    same failures itself, per route. Only the client's own session is changed: a session you
+    pass in keeps its behaviour. An aiohttp without the attribute has nothing to turn off.
+    """
+    if hasattr(http, "_retry_connection"):
+        http._retry_connection = False
+
+
 def _decoder(route: Route[R]) -> Callable[[bytes], R]:
+    """The decoder calls of ``route`` use (the benchmarks time it)."""
+    return _decoders(route)[1]
+
+
+def _decoders(route: Route[R]) -> tuple[Callable[[bytes], R], Callable[[bytes], R]]:
+    """The route's strict decoder, and the tolerant one calls use (it reads a stray null the
+    model has no room for as absent: :mod:`ghl_async.nulls`)."""
     if route.envelope is None:
-        return msgspec.json.Decoder(route.response).decode
+        strict = msgspec.json.Decoder(route.response).decode
+        return strict, tolerant(strict, route.response, route.name)
     # One Struct per route with the payload as its only field: msgspec skips every other key
     # of the envelope without building it.
     envelope = msgspec.defstruct(
@@ -249,9 +284,10 @@ def _decoder(route: Route[R]) -> Callable[[bytes], R]:
         [("payload", route.response)],
         rename={"payload": route.envelope},
     )
-    decode = msgspec.json.Decoder(envelope).decode
+    whole = msgspec.json.Decoder(envelope).decode
+    lenient = tolerant(whole, envelope, route.name)
     payload = cast("Callable[[object], R]", attrgetter("payload"))
-    return lambda data: payload(decode(data))
+    return (lambda data: payload(whole(data))), (lambda data: payload(lenient(data)))
 
 
 @dataclass(slots=True)
@@ -373,6 +409,7 @@ class Transport:
                 # read_body inflates within max_response_size, on every aiohttp version.
                 auto_decompress=False,
             )
+            _no_silent_resend(self._http)
             self.inflate = True
             self._static = {}
         self.state = "open"
@@ -899,7 +936,11 @@ class Session:
         started = time.time() if write == "reconcile" else 0.0
         attempt = 0
         tries = 0  # requests sent; a 401's one re-send with a new token is not a retry
-        reauthorized = False
+        # The token of the last 401 the auth renewed after. The first renewal is free; a later
+        # one (the new token died too, e.g. revoked early again) costs a retry, so a server
+        # refusing every fresh token cannot keep a call renewing forever.
+        renewed: str | None = None
+        maybe_applied = False  # an earlier attempt was sent and may have been applied
         while True:
             if transport.spent:
                 _check_quota(plan, url, transport, key)
@@ -999,7 +1040,7 @@ class Session:
                     )
                 if 200 <= status < 300:
                     try:
-                        result = plan.decode(raw)
+                        result = plan.decode(raw) if clock is None else plan.strict(raw)
                     except msgspec.ValidationError as err:
                         # JSON of another shape: schema drift, the same on every attempt.
                         if sink is not None and sink.defer:
@@ -1029,14 +1070,24 @@ class Session:
                     if (
                         status == 401
                         and not timed_out
-                        and not reauthorized
+                        and token != renewed
+                        and (renewed is None or attempt < policy.max_retries)
                         and await auth.invalidate(location, token)
                     ):
-                        reauthorized = True
+                        if renewed is not None:
+                            attempt += 1
+                        renewed = token
                         continue
                     outcome, error = _status_outcome(
                         plan, url, transport, key, bucket, cap, status, raw, response_headers
                     )
+                    if maybe_applied and plan.gone and isinstance(error, NotFoundError):
+                        log.info("%s: already gone after an earlier attempt; done", plan.operation)
+                        if sink is not None:
+                            # The answer that settled it (a 404) is what a raw call sees.
+                            sink.keep(status, response_headers, raw)
+                            sink.attempts = tries
+                        return cast(R, _DELETED)
                     if timed_out:
                         outcome = Outcome(status=status, command_timeout=True)
                     failure = error
@@ -1045,6 +1096,7 @@ class Session:
             action = decision.action
             if action == "retry":
                 delay = cast(float, decision.delay)
+                maybe_applied = maybe_applied or (outcome.sent and outcome.status != 429)
                 cause = _cause(outcome, failure)
                 _log_retry(plan, cause, attempt, policy, delay)
                 if hooks is not None and hooks.on_retry is not None:
@@ -1431,6 +1483,5 @@ def _api_error(
     if isinstance(exc, PermissionDeniedError):
         exc.scope = plan.scope
         exc.args = (f"{exc.args[0]} (the operation needs scope {plan.scope})",)
-    elif isinstance(exc, RateLimitError):
-        exc.retry_after = retry_after
+    exc.retry_after = retry_after
     return exc

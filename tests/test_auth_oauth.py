@@ -13,7 +13,7 @@ import aiohttp
 import msgspec
 import pytest
 
-from ghl_async.auth import AiohttpTokenTransport, OAuthApp, TokenTransport
+from ghl_async.auth import TOKEN_RETRY, AiohttpTokenTransport, OAuthApp, TokenTransport
 from ghl_async.errors import (
     ConfigError,
     ReauthorizationRequired,
@@ -367,35 +367,87 @@ async def test_camel_case_token_responses_parse(
 # --- failures of the token endpoint --------------------------------------------------------
 
 
-async def test_server_error_is_a_token_refresh_error_and_spends_nothing(
+async def test_a_failing_token_endpoint_is_retried_and_spends_nothing(
     fake: FakeHighLevel, transport: AiohttpTokenTransport
 ) -> None:
     app, first = await installed(fake, transport)
     await app.invalidate(None, first.access_token)
-    fake.fail("oauth.token", 503)
+    fake.fail("oauth.token", 500)
+    fake.fail("oauth.token", 502, html=True)
+    fake.fail("oauth.token", 429, retry_after=0.3)
+    second = await app.access_token(None)
+    assert second != first.access_token
+    statuses = [r.status for r in fake.requests if r.path == "/oauth/token"][1:]
+    assert statuses == [500, 502, 429, 200]
+    stamps = [r.timestamp for r in fake.requests if r.path == "/oauth/token"]
+    assert stamps[-1] - stamps[-2] >= 0.3  # Retry-After: never sooner than asked
+
+
+async def test_a_token_endpoint_failing_every_time_spends_nothing(
+    fake: FakeHighLevel, transport: AiohttpTokenTransport
+) -> None:
+    app, first = await installed(fake, transport)
+    await app.invalidate(None, first.access_token)
+    fake.fail("oauth.token", 503, times=None)
     with pytest.raises(TokenRefreshError) as info:
         await app.access_token(None)
+    fake.clear_faults()
     assert type(info.value) is TokenRefreshError
     assert info.value.status == 503
-    # The fault answered before the refresh token was used, so the next try works.
+    assert refreshes(fake) == 1 + 1 + TOKEN_RETRY.max_retries
+    # The faults answered before the refresh token was used, so the next try works.
     assert await app.access_token(None) != first.access_token
-    assert refreshes(fake) == 3
 
 
-async def test_lost_answer_is_not_resent(
+async def test_a_retry_after_above_the_cap_is_not_slept_on(
+    fake: FakeHighLevel, transport: AiohttpTokenTransport
+) -> None:
+    app, first = await installed(fake, transport)
+    await app.invalidate(None, first.access_token)
+    fake.fail("oauth.token", 503, retry_after=3600)
+    with pytest.raises(TokenRefreshError) as info:
+        await app.access_token(None)
+    assert info.value.status == 503
+    assert refreshes(fake) == 2
+
+
+async def test_a_lost_answer_is_asked_again_and_says_why_the_grant_is_gone(
     fake: FakeHighLevel, transport: AiohttpTokenTransport
 ) -> None:
     app, first = await installed(fake, transport)
     await app.invalidate(None, first.access_token)
     fake.drop("oauth.token", when="after")  # refreshed server-side, answer lost
-    with pytest.raises(TokenRefreshError, match="not sent again") as info:
+    # The retry cannot be worse than giving up: the pair the server made is lost either way.
+    with pytest.raises(ReauthorizationRequired, match="earlier attempt") as info:
         await app.access_token(None)
-    assert info.value.status == 0
-    assert isinstance(info.value.__cause__, TransportError)
-    assert refreshes(fake) == 2  # exactly one refresh attempt
-    # HighLevel did rotate the pair we never received: the user must authorise again.
+    assert info.value.status == 400
+    assert refreshes(fake) == 3  # the exchange, the lost refresh, the retry
+    assert first.refresh_token not in str(info.value)
+    # Refused once, never sent again.
     with pytest.raises(ReauthorizationRequired):
         await app.access_token(None)
+    assert refreshes(fake) == 3
+
+
+async def test_a_refresh_lost_before_the_server_used_it_is_retried(
+    fake: FakeHighLevel, transport: AiohttpTokenTransport
+) -> None:
+    app, first = await installed(fake, transport)
+    await app.invalidate(None, first.access_token)
+    fake.drop("oauth.token", when="before", reset=True)
+    assert await app.access_token(None) != first.access_token
+    assert refreshes(fake) == 3
+
+
+async def test_a_code_exchange_and_a_mint_are_retried_too(
+    fake: FakeHighLevel, transport: AiohttpTokenTransport
+) -> None:
+    fake.fail("oauth.token", 502, html=True)
+    app, _ = await installed(fake, transport, user_type="Company")
+    fake.fail("oauth.location_token", 500)
+    fake.drop("oauth.location_token", when="before")
+    assert await app.access_token(fake.location_id)
+    assert mints(fake) == 3
 
 
 class _Attempts:
@@ -450,13 +502,13 @@ async def test_refused_every_time_raises_transport_error(
     with pytest.raises(TransportError) as info:
         await app.access_token(None)
     assert info.value.sent is False
-    assert flaky.calls == 3
+    assert flaky.calls == 1 + TOKEN_RETRY.max_retries
     # Nothing was spent: with the network back, the same refresh token works.
     app.bind(transport)
     assert await app.access_token(None) != first.access_token
 
 
-async def test_timeout_maps_to_token_refresh_error(
+async def test_a_timed_out_refresh_is_retried_and_then_maps_to_token_refresh_error(
     fake: FakeHighLevel, http: aiohttp.ClientSession, transport: AiohttpTokenTransport
 ) -> None:
     slow = AiohttpTokenTransport(
@@ -465,9 +517,14 @@ async def test_timeout_maps_to_token_refresh_error(
     app, first = await installed(fake, transport)
     app.bind(slow)
     await app.invalidate(None, first.access_token)
-    fake.delay("oauth.token", 0.5)
+    fake.delay("oauth.token", 0.5)  # the first attempt times out; the retry gets through
+    assert await app.access_token(None) != first.access_token
+    second = await app.access_token(None)
+    await app.invalidate(None, second)
+    fake.delay("oauth.token", 0.5, times=None)
     with pytest.raises(TokenRefreshError, match="RequestTimeout"):
         await app.access_token(None)
+    fake.clear_faults()
 
 
 async def test_garbled_success_body_is_a_token_refresh_error(

@@ -256,6 +256,25 @@ def test_import_stops_on_the_daily_quota(env: Path, fake: FakeHighLevel) -> None
     assert json.loads(out)["stopped"] == "quota"
 
 
+def test_import_stops_on_a_refused_token_with_its_report(env: Path, fake: FakeHighLevel) -> None:
+    rows = env / "rows.csv"
+    rows.write_text("Email,Phone,Full Name\n" + "".join(f"a{i}@example.com,,A\n" for i in range(9)))
+    issued = fake.issue_token()
+    fake.revoke_tokens(private=False)  # a token of an OAuth app, revoked: no refresh from here
+    journal = env / "stop.journal"
+    code, out, err = run(
+        "contacts", "import", str(rows), "--mapping", small_mapping(env), "--token",
+        issued.access_token, "--concurrency", "1", "--journal", str(journal),
+    )  # fmt: skip
+    assert code == ExitCode.AUTH
+    report = json.loads(out)  # the report is printed all the same
+    assert report["stopped"] == "auth"
+    assert report["failures"][0]["status"] == 401
+    assert "stopped early" in err
+    assert "Traceback" not in err
+    assert journal.read_text().startswith('{"journal":"ghl_async.bulk"')
+
+
 def test_export_to_stdout_as_csv(env: Path) -> None:
     code, out, _ = run(
         "contacts", "export", "--business", "biz_main", "--format", "csv", "--columns", "id, email"

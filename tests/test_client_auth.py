@@ -8,7 +8,7 @@ import pytest
 from client_helpers import make_client
 
 from ghl_async import MemoryTokenStore, OAuthApp
-from ghl_async.errors import ReauthorizationRequired
+from ghl_async.errors import AuthenticationError, ReauthorizationRequired
 from ghl_async.testing import FakeHighLevel
 
 
@@ -91,3 +91,22 @@ async def test_agency_tokens_per_location_and_per_location_buckets(fake: FakeHig
         assert set(limits) == {fake.location_id, second}
         assert limits[fake.location_id].remaining == 90
         assert limits[second].remaining == 90
+
+
+async def test_a_fresh_token_that_dies_too_is_renewed_again_at_the_cost_of_a_retry(
+    fake: FakeHighLevel,
+) -> None:
+    (cid,) = fake.seed_contacts(1, business_id=None)
+    app = _app(fake)
+    async with make_client(fake, auth=app, max_retries=1) as ghl:
+        await app.exchange_code(fake.issue_code())
+        fake.revoke_early("contacts.get", times=2)  # the token dies, then the new one too
+        assert (await ghl.contacts.get(cid)).id == cid
+        assert _token_calls(fake) == [200, 200, 200]
+        # Three deaths in a row: the first renewal is free, the second spends the one retry.
+        fake.revoke_early("contacts.get", times=3)
+        with pytest.raises(AuthenticationError) as caught:
+            await ghl.contacts.get(cid)
+        assert caught.value.status == 401
+    assert _token_calls(fake) == [200, 200, 200, 200, 200]
+    assert fake.count(operation="contacts.get", status=401) == 2 + 3

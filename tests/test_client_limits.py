@@ -296,6 +296,35 @@ async def test_a_budget_of_your_own_plugs_in(fake: FakeHighLevel) -> None:
     ]  # fmt: skip
 
 
+async def test_every_request_the_server_sees_went_through_the_budget(
+    fake: FakeHighLevel, caplog: pytest.LogCaptureFixture
+) -> None:
+    # aiohttp would resend a GET or PUT by itself after a dropped connection, past the budget,
+    # the retry count and the log; the client's own session leaves that to the pipeline.
+    (cid,) = fake.seed_contacts(1, business_id=None)
+    budget = Recording()
+    async with Client(
+        auth=StaticToken(fake.private_token), location_id=fake.location_id,
+        base_url=fake.base_url, rate_limit=budget, max_retries=3,
+        backoff_base=0.001, backoff_max=0.005,
+    ) as ghl:  # fmt: skip
+        await ghl.contacts.get(cid)  # a pooled connection for the next call to reuse
+        fake.drop("contacts.get", when="before")
+        fake.drop("contacts.update", when="before", reset=True)
+        fake.drop("contacts.delete", when="after")
+        with caplog.at_level("INFO", logger="ghl_async"):
+            await ghl.contacts.get(cid)
+            await ghl.contacts.update(cid, city="Lyon")
+            # Deleted by the first attempt: the retry's "not found" means done.
+            assert (await ghl.contacts.delete(cid)).ok
+    acquired = sum(1 for event in budget.events if event[0] == "acquire")
+    assert acquired == len(fake.requests) == 1 + 2 + 2 + 2
+    retries = [r.getMessage() for r in caplog.records if "retry 1 of 3" in r.getMessage()]
+    assert [m.split(":")[0] for m in retries] == [
+        "contacts.get", "contacts.update", "contacts.delete"
+    ]  # fmt: skip
+
+
 class Refusing(Recording):
     class Bucket(Recording.Bucket):
         async def acquire(self, max_wait: float) -> float | None:

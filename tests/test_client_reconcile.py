@@ -8,6 +8,7 @@ answer cut short, reset, replaced by a 502, or the request applied after the cli
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import time
@@ -109,6 +110,79 @@ async def test_a_create_the_server_applies_after_the_client_gave_up_is_waited_fo
     assert [n.id for n in fake.notes_of(cid)] == [note.id]
     assert fake.count(operation="contacts.notes.create") == 1
     assert fake.count(operation="contacts.notes.list") >= 2  # looked until it appeared
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+async def test_a_slow_create_is_found_whether_applied_before_or_after_the_wait(
+    fake: FakeHighLevel, when: str
+) -> None:
+    # The heavy profile's slow answer: 2 s, past a 1 s timeout; "before": the server sleeps
+    # first and applies the note a second after the client gave up.
+    (cid,) = fake.seed_contacts(1, business_id=None, tasks=0, notes=0)
+    fake.slow("contacts.notes.create", 2.0, when=when)  # type: ignore[arg-type]
+    async with make_client(fake, timeout=1.0) as ghl, ghl.with_options(
+        reconcile_settle=30
+    ) as patient:
+        began = time.monotonic()
+        note = await patient.contacts.notes.create(cid, body=f"slow {when}")
+        waited = time.monotonic() - began
+    await asyncio.sleep(1.2)  # let the slow request finish: a resend would show now
+    assert [n.id for n in fake.notes_of(cid)] == [note.id]
+    assert fake.count(operation="contacts.notes.create") == 1
+    assert waited < 25  # a loose guard: found once it landed, not after the 30 s settle time
+
+
+def _without(field: str) -> Mangle:
+    """The answer with ``field`` taken out of every item of its list (cut on the way)."""
+
+    async def mangle(request: web.Request, answer: Answer) -> web.StreamResponse:
+        data = json.loads(answer.body)
+        for items in data.values():
+            for item in items if isinstance(items, list) else ():
+                item.pop(field, None)
+        return plain(answer, body=json.dumps(data).encode())
+
+    return mangle
+
+
+async def _null_item(request: web.Request, answer: Answer) -> web.StreamResponse:
+    data = json.loads(answer.body)
+    data["notes"] = [None, *data["notes"]]
+    return plain(answer, body=json.dumps(data).encode())
+
+
+@pytest.mark.parametrize("mangle", [_without("body"), _null_item], ids=["no-body", "null-item"])
+async def test_an_unreadable_lookup_is_made_again_before_anything_is_resent(
+    fake: FakeHighLevel, proxy: Proxy, mangle: Mangle
+) -> None:
+    # Read as it came, the first answer shows no note like ours: "absent", and a resend
+    # would make two. An answer that needed repair proves nothing; the next one finds it.
+    (cid,) = fake.seed_contacts(1, business_id=None, tasks=0, notes=1)
+    proxy.on("GET", rf"/contacts/{cid}/notes", mangle)
+    fake.drop("contacts.notes.create", when="after")
+    async with via(proxy) as ghl:
+        note = await ghl.contacts.notes.create(cid, body="applied, answer lost")
+    assert note.body == "applied, answer lost"
+    assert [n.body for n in fake.notes_of(cid)].count("applied, answer lost") == 1
+    assert fake.count(operation="contacts.notes.create") == 1
+    assert fake.count(operation="contacts.notes.list") == 2
+
+
+async def test_a_duplicate_lookup_answering_another_contact_is_asked_again(
+    fake: FakeHighLevel, proxy: Proxy
+) -> None:
+    proxy.on("GET", "/contacts/search/duplicate", _without_contact_email)
+    fake.drop("contacts.create", when="after")
+    async with via(proxy) as ghl:
+        contact = await ghl.contacts.create(email="twice@example.com")
+    assert [c.id for c in fake.find_contacts(email="twice@example.com")] == [contact.id]
+    assert fake.count(operation="contacts.find_duplicate") == 2
+
+
+async def _without_contact_email(request: web.Request, answer: Answer) -> web.StreamResponse:
+    data = json.loads(answer.body)
+    data["contact"].pop("email", None)
+    return plain(answer, body=json.dumps(data).encode())
 
 
 async def test_a_server_clock_an_hour_behind_does_not_hide_the_new_contact(

@@ -12,6 +12,7 @@ from client_helpers import make_client
 from ghl_async import Client, StaticToken
 from ghl_async.errors import (
     AmbiguousWriteError,
+    NotFoundError,
     RequestTimeout,
     ServerError,
     TransportError,
@@ -34,6 +35,26 @@ async def test_5xx_are_retried(fake: FakeHighLevel, ghl: Client) -> None:
     assert (await ghl.contacts.search(page_limit=10)).total_count == 1
     assert (await ghl.contacts.delete(cid)).ok  # DELETE
     assert fake.count(operation="contacts.delete") == 2
+
+
+async def test_a_delete_applied_by_an_attempt_that_failed_is_done(
+    fake: FakeHighLevel, ghl: Client
+) -> None:
+    (cid,) = fake.seed_contacts(1, business_id=None, tasks=1, notes=1)
+    task, note = fake.tasks_of(cid)[0], fake.notes_of(cid)[0]
+    fake.fail("contacts.tasks.delete", 502, html=True, when="after")  # deleted, answer lost
+    fake.truncate("contacts.notes.delete")  # deleted, answer cut short
+    fake.fail("contacts.delete", 500, when="after")
+    assert (await ghl.contacts.tasks.delete(cid, task.id)).ok
+    assert (await ghl.contacts.notes.delete(cid, note.id)).ok
+    assert (await ghl.contacts.delete(cid)).ok
+    assert [r.status for r in fake.requests if r.operation.endswith("delete")] == [
+        502, 400, 200, 400, 500, 400,  # the retry's "not found" (HighLevel: a 400) means done
+    ]  # fmt: skip
+    # Nothing ambiguous came first: "not found" is the answer, and it is raised.
+    fake.fail("contacts.delete", 429, retry_after=0.01)
+    with pytest.raises(NotFoundError):
+        await ghl.contacts.delete(cid)
 
 
 async def test_5xx_until_the_budget_is_spent(fake: FakeHighLevel) -> None:

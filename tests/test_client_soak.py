@@ -6,21 +6,12 @@ typed ghl_async error; the fake ends with no duplicate contact, task or note.
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections import Counter
-from collections.abc import Awaitable, Callable
-
 import pytest
 from client_helpers import make_client
+from soak_helpers import CALLS, duplicates, soak
 
 from ghl_async import RateLimit
-from ghl_async.errors import GHLError
 from ghl_async.testing import FakeHighLevel
-
-DUE = "2026-03-01T09:00:00Z"
-CALLS = 300
-CONCURRENCY = 20
 
 
 def _arm(fake: FakeHighLevel) -> int:
@@ -52,36 +43,9 @@ def _arm(fake: FakeHighLevel) -> int:
 async def test_300_mixed_calls_under_faults(fake: FakeHighLevel) -> None:
     ids = fake.seed_contacts(30, business_id=None, tasks=1, notes=1, appointments=0)
     planned = _arm(fake)
-    rng = random.Random(9)
-    jobs: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-    outcomes: Counter[str] = Counter()
     # The bucket stays on, with a rule the run never reaches (HighLevel's would take 40 s).
     async with make_client(fake, timeout=0.3, rate_limit=RateLimit(5000, 1.0)) as ghl:
-        for i in range(CALLS):
-            cid = rng.choice(ids)
-            kind = ("get", "update", "upsert", "create", "task", "note")[i % 6]
-            call: Callable[[], Awaitable[object]] = {
-                "get": lambda cid=cid: ghl.contacts.get(cid),
-                "update": lambda cid=cid, i=i: ghl.contacts.update(cid, city=f"City {i}"),
-                "upsert": lambda i=i: ghl.contacts.upsert(email=f"up{i}@example.com"),
-                "create": lambda i=i: ghl.contacts.create(email=f"new{i}@example.com"),
-                "task": lambda cid=cid, i=i: ghl.contacts.tasks.create(
-                    cid, title=f"task {i}", due_date=DUE, completed=False),
-                "note": lambda cid=cid, i=i: ghl.contacts.notes.create(cid, body=f"note {i}"),
-            }[kind]  # fmt: skip
-            jobs.append((kind, call))
-        queue = iter(jobs)
-
-        async def worker() -> None:
-            for kind, call in queue:
-                try:
-                    await call()
-                except GHLError as err:  # typed: acceptable, counted
-                    outcomes[f"{kind}: {type(err).__name__}"] += 1
-                else:
-                    outcomes["ok"] += 1
-
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        outcomes = await soak(ghl, ids)
 
     faulted = sum(1 for r in fake.requests if r.status is None or r.status >= 500)
     assert faulted >= planned * 0.8  # the faults really fired (a delay is answered late: 200)
@@ -89,11 +53,6 @@ async def test_300_mixed_calls_under_faults(fake: FakeHighLevel) -> None:
     assert sum(outcomes.values()) == CALLS
     assert outcomes["ok"] >= CALLS * 0.97, outcomes
     # Not one duplicate, whatever happened to each call.
-    emails = Counter((c.email or "").lower() for c in fake.contacts.values())
-    assert all(n == 1 for email, n in emails.items() if email), emails.most_common(3)
-    titles = Counter(t.title for cid in ids for t in fake.tasks_of(cid) if "task " in t.title)
-    bodies = Counter(n.body for cid in ids for n in fake.notes_of(cid) if "note " in n.body)
-    assert max(titles.values()) == 1
-    assert max(bodies.values()) == 1
+    assert duplicates(fake, ids) == []
     created = sum(1 for c in fake.contacts.values() if (c.email or "").startswith("new"))
     assert created == CALLS // 6 - sum(v for k, v in outcomes.items() if k.startswith("create"))

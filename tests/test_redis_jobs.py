@@ -16,7 +16,7 @@ from client_helpers import make_client
 
 from ghl_async import OAuthApp, RateLimit
 from ghl_async.bulk import SyncReport
-from ghl_async.errors import AuthenticationError, ConfigError
+from ghl_async.errors import ConfigError
 from ghl_async.mapping import ContactMapping, RecordSource
 from ghl_async.redis import RedisRateBudget, RedisTokenStore
 from ghl_async.redis.jobs import GROUP, RedisImport, default_job_name
@@ -193,8 +193,10 @@ async def test_a_refused_token_stops_the_import_for_everyone(
 ) -> None:
     await job.submit(rows(5, fake.location_id), MAPPING, location_column="loc")
     fake.revoke_tokens()
-    with pytest.raises(AuthenticationError):
-        await work(fake, job, redis_url, workers=1)
+    (share,) = await work(fake, job, redis_url, workers=1)
+    # As upsert_contacts does: the run returns its report, stopped, with the reason.
+    assert share.stopped == "auth"
+    assert share.stop_error  # the text of the 401 that stopped it
     state = await job.state()
     assert (state.state, state.stopped) == ("stopped", "auth")
     others = await work(fake, job, redis_url, workers=1)  # another worker stops at once

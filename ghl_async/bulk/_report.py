@@ -9,7 +9,9 @@ from ghl_async.mapping import MapResult
 
 __all__ = ["Progress", "RecordFailure", "StopReason", "SyncReport", "mapping_failure"]
 
-StopReason = Literal["quota"]
+StopReason = Literal["quota", "auth"]
+"""Why a run stopped early: the daily quota is (nearly) spent, or the token was refused and
+could not be renewed (or lacks the permission): every later record would fail the same way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +86,9 @@ class SyncReport:
     """The outcome of a bulk upsert: every record read is counted exactly once.
 
     ``total == created + updated + skipped + len(failed)`` unless the run ``stopped`` early
-    (then ``pending`` more were read but not sent). ``skipped`` records were done already:
-    in the journal from an earlier run, or an identical repeat earlier in this input.
+    (then ``pending`` more were read but not sent, and the rest of the input was not read).
+    ``skipped`` records were done already: in the journal from an earlier run, or an identical
+    repeat earlier in this input. ``stop_error`` is the text of the error that stopped it.
     """
 
     total: int = 0
@@ -98,6 +101,7 @@ class SyncReport:
     requests: int = 0  # requests this run made (upserts and bulk calls, retries excluded)
     stopped: StopReason | None = None
     daily_remaining: int | None = None
+    stop_error: str | None = None
 
     @property
     def succeeded(self) -> int:
@@ -132,6 +136,7 @@ class SyncReport:
             "throughput": round(self.throughput, 1),
             "requests": self.requests,
             "stopped": self.stopped,
+            "stop_error": self.stop_error,
             "daily_remaining": self.daily_remaining,
             "failures": [_failure_dict(f) for f in self.failed],
         }

@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import random
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -15,19 +14,17 @@ from typing import Final, Literal
 import msgspec
 
 from ghl_async import routes
+from ghl_async.bulk._failures import Disposition, next_step, reason_of
 from ghl_async.bulk._journal import Journal, JournalEntry, body_hash
-from ghl_async.bulk._report import Progress, RecordFailure, SyncReport, mapping_failure
-from ghl_async.client import Client
-from ghl_async.errors import (
-    APIError,
-    AuthenticationError,
-    ConfigError,
-    DailyQuotaExceeded,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    TransportError,
+from ghl_async.bulk._report import (
+    Progress,
+    RecordFailure,
+    StopReason,
+    SyncReport,
+    mapping_failure,
 )
+from ghl_async.client import Client
+from ghl_async.errors import ConfigError
 from ghl_async.mapping import ContactMapping, MappingError, MapResult, Record, SourceRecord
 from ghl_async.models import UpsertContact
 
@@ -203,6 +200,7 @@ class _Run:
         self.locks = _KeyLocks()
         self.last: dict[str, str] = {}  # key -> hash of the last body accepted this run
         self.batch: list[_Accepted] = []
+        self.progress_failed = False
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
 
@@ -211,7 +209,9 @@ class _Run:
     def progress(self) -> None:
         r = self.report
         r.elapsed = self.loop.time() - self.started
-        if self.on_progress is not None:
+        if self.on_progress is None:
+            return
+        try:
             self.on_progress(
                 Progress(
                     done=r.created + r.updated + r.skipped + len(r.failed),
@@ -223,6 +223,11 @@ class _Run:
                     elapsed=r.elapsed,
                 )
             )
+        except Exception:
+            # A progress display that breaks must not end the sync (nor lose its report).
+            if not self.progress_failed:
+                log.exception("the on_progress callback raised; the sync goes on")
+            self.progress_failed = True
 
     def fail(self, failure: RecordFailure, digest: str = "") -> None:
         self.report.failed.append(failure)
@@ -263,18 +268,40 @@ class _Run:
         if info is None or info.daily_remaining is None:
             return
         self.report.daily_remaining = info.daily_remaining
-        if info.daily_remaining <= self.quota_reserve and not self.stop.is_set():
+        if info.daily_remaining <= self.quota_reserve and self.report.stopped is None:
             log.warning(
                 "daily quota nearly spent (%d left): stopping the sync", info.daily_remaining
             )
             self.report.stopped = "quota"
+            self.report.stop_error = (
+                f"HighLevel says {info.daily_remaining} requests are left today "
+                f"(quota_reserve={self.quota_reserve})"
+            )
             self.stop.set()
 
-    def quota_spent(self) -> None:
-        if not self.stop.is_set():
-            log.warning("daily quota spent: stopping the sync")
-            self.report.stopped = "quota"
+    def halt(self, why: StopReason, err: BaseException) -> None:
+        """Stop the run: no record is sent after this one (the rest are counted as pending)."""
+        if self.report.stopped is None:
+            what = "daily quota spent" if why == "quota" else "the token was refused"
+            log.warning("%s: stopping the sync (%s)", what, type(err).__name__)
+            self.report.stopped = why
+            self.report.stop_error = str(err)
             self.stop.set()
+
+    async def attempt(self, err: BaseException, attempt: int) -> Disposition:
+        """What to do after ``err`` on try ``attempt`` (0-based) of a record or a batch; when it
+        is ``retry``, the pause has been taken. Stops the run on a dead grant or quota."""
+        verdict = await next_step(
+            err,
+            attempt,
+            retries=self.record_retries,
+            delay=self.retry_delay,
+            retry_after_cap=self.ghl.retry_after_cap,
+            stopping=self.stop.is_set(),
+        )
+        if verdict == "auth" or verdict == "quota":
+            self.halt(verdict, err)
+        return verdict
 
     # -- one record ------------------------------------------------------------------------
 
@@ -308,23 +335,11 @@ class _Run:
                     routes.UPSERT_CONTACT, body=body, location_id=self.location
                 )
                 break
-            except (AuthenticationError, PermissionDeniedError):
-                raise  # every other record would fail the same way: stop the run
-            except DailyQuotaExceeded as err:
-                # Every later record would fail at once too: stop, report this one.
-                self.fail(_failure(index, key, "api", err), digest)
-                self.quota_spent()
-                return
-            except (ServerError, RateLimitError, TransportError) as err:
-                # The client already retried; these may still pass a little later.
-                if attempt >= self.record_retries:
+            except Exception as err:  # whatever it is, it is this record's failure
+                if await self.attempt(err, attempt) != "retry":
                     self.fail(_failure(index, key, "api", err, line), digest)
                     return
                 attempt += 1
-                await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1) * (0.5 + random.random()))
-            except APIError as err:
-                self.fail(_failure(index, key, "api", err, line), digest)
-                return
             finally:
                 self.check_quota()
         item = _Accepted(index, key, digest, result.contact.id, result.new, line)
@@ -355,17 +370,9 @@ class _Run:
                     location_id=self.location,
                 )
                 break
-            except (AuthenticationError, PermissionDeniedError):
-                raise
-            except (APIError, TransportError) as err:
-                if isinstance(err, DailyQuotaExceeded):
-                    self.quota_spent()
-                retryable = isinstance(err, (ServerError, RateLimitError, TransportError)) and (
-                    not isinstance(err, DailyQuotaExceeded)
-                )
-                if retryable and attempt < self.record_retries:
+            except Exception as err:
+                if await self.attempt(err, attempt) == "retry":
                     attempt += 1
-                    await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))
                     continue
                 for item in batch:
                     # Upserted but not attached: not done, so a rerun sends it again.
@@ -387,20 +394,13 @@ def _failure(
     index: int,
     key: str,
     stage: Literal["api", "bulk"],
-    err: APIError | TransportError,
+    err: BaseException,
     line: int | None = None,
 ) -> RecordFailure:
-    if isinstance(err, APIError):
-        return RecordFailure(
-            index,
-            key,
-            stage,
-            f"HTTP {err.status} from {err.operation}",
-            message=err.message or None,
-            status=err.status,
-            line=line,
-        )
-    return RecordFailure(index, key, stage, f"no response: {err}", line=line)
+    why = reason_of(err)
+    return RecordFailure(
+        index, key, stage, why.reason, message=why.message, status=why.status, line=line
+    )
 
 
 async def upsert_contacts(
@@ -424,9 +424,11 @@ async def upsert_contacts(
     """Map every record and upsert it, ``concurrency`` at a time; return what happened.
 
     Requests go through the client, so its rate limiter and retries apply; a record whose
-    upsert still fails with a 5xx, 429 or no answer is tried ``record_retries`` more times
-    after ``retry_delay`` (doubling) before it is reported as failed. Bad records are reported
-    with their fields and reasons, never sent. Every record read is counted once in the report.
+    upsert still fails with a 5xx, a 429, no answer or an unreadable answer is tried
+    ``record_retries`` more times after ``retry_delay`` (doubling, jittered, and never sooner
+    than a ``Retry-After`` asked) before it is reported as failed. One record's failure never
+    ends the run, whatever its type: it is reported with its reason (bad records with their
+    fields, never sent). Every record read is counted once in the report.
 
     With ``journal`` (a path), each finished record is appended to a JSON-lines file, and a
     rerun with the same journal skips the records it lists, unless their data changed. Reruns
@@ -434,13 +436,17 @@ async def upsert_contacts(
     as HighLevel's upsert matches), and repeats of one key are sent one after another.
 
     With ``business_id``, the contacts are also attached to that business with one bulk call
-    per ``batch_size`` contacts. The run stops early, reporting ``stopped="quota"``, once
-    HighLevel says no more than ``quota_reserve`` requests are left today.
+    per ``batch_size`` contacts.
+
+    Two things stop the run early, cleanly: the report is returned (the record that met it
+    among the failures, records read but not sent as ``pending``) and the journal holds every
+    record finished so far. ``stopped="quota"``: HighLevel says no more than ``quota_reserve``
+    requests are left today, or the quota is spent (``DailyQuotaExceeded``).
+    ``stopped="auth"``: the token was refused and could not be renewed, or lacks the
+    permission (401, 403, ``ReauthorizationRequired``). ``stop_error`` says which.
 
     Raises:
         ConfigError: no location id, or bad settings (before anything is sent).
-        AuthenticationError: the token was refused; every record would fail the same way.
-        PermissionDeniedError: the token lacks the ``contacts.write`` scope.
     """
     location = location_id or ghl.location_id or mapping.location_id
     if not location:

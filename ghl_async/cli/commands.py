@@ -174,8 +174,14 @@ def _report_out(ctx: Context, report: SyncReport, extra: dict[str, object]) -> E
             emit(failures, ctx.out, output="table", columns=_FAILURE_COLUMNS, full=["reason"])
     else:
         ctx.emit(summary)
-    if report.stopped == "quota":
-        return ExitCode.QUOTA
+    if report.stopped is not None:
+        # The report above is complete; say on stderr why the run ended early.
+        hint = " (check the token, or run `ghl-async auth login` again)"
+        ctx.err.write(
+            f"ghl-async: stopped early: {report.stop_error or report.stopped}"
+            f"{hint if report.stopped == 'auth' else ''}\n"
+        )
+        return ExitCode.QUOTA if report.stopped == "quota" else ExitCode.AUTH
     return ExitCode.PARTIAL if report.failed else ExitCode.OK
 
 

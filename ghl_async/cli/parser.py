@@ -66,7 +66,8 @@ def _common() -> argparse.ArgumentParser:
     group.add_argument(
         "--rate-limit",
         metavar="N/SECONDS",
-        help="the burst rule to keep to [GHL_RATE_LIMIT; default 100/10, HighLevel's]",
+        help="the burst rule to keep to, or 'off' to wait for nothing but the server's "
+        "429s [GHL_RATE_LIMIT; default 100/10, HighLevel's]",
     )
     group.add_argument(
         "--redis",

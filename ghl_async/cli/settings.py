@@ -21,7 +21,7 @@ from ghl_async.auth import Auth, FileTokenStore, OAuthApp, StaticToken
 from ghl_async.cli.inputs import parse_rate
 from ghl_async.client import Client
 from ghl_async.errors import ConfigError
-from ghl_async.ratelimit import RateBudget, RateLimit
+from ghl_async.ratelimit import RateBudget, RateLimit, Unlimited
 from ghl_async.tokenstore import TokenStore
 
 __all__ = [
@@ -168,7 +168,7 @@ def make_client(
     args: argparse.Namespace, *, auth: Auth | None = None, rate_limit: RateBudget | None = None
 ) -> Client:
     """A client for the configured account (not yet opened)."""
-    rule = RateLimit() if not args.rate_limit else RateLimit(*parse_rate(args.rate_limit))
+    rule = _rule(args)
     return Client(
         auth=make_auth(args) if auth is None else auth,
         location_id=args.location_id,
@@ -190,12 +190,23 @@ async def open_client(args: argparse.Namespace) -> AsyncIterator[Client]:
         return
     from ghl_async.redis import RedisRateBudget
 
-    rule = RateLimit() if not args.rate_limit else RateLimit(*parse_rate(args.rate_limit))
+    rule = _rule(args)
     async with contextlib.AsyncExitStack() as stack:
-        budget = RedisRateBudget.from_url(args.redis, rule, prefix=redis_prefix(args))
-        stack.push_async_callback(budget.aclose)
+        budget: RateBudget | None = None
+        if isinstance(rule, RateLimit):  # `--rate-limit off`: no budget to share
+            budget = RedisRateBudget.from_url(args.redis, rule, prefix=redis_prefix(args))
+            stack.push_async_callback(budget.aclose)
         auth = make_auth(args)
         if isinstance(auth, OAuthApp):
             stack.push_async_callback(close_store, auth.store)
         async with make_client(args, auth=auth, rate_limit=budget) as ghl:
             yield ghl
+
+
+def _rule(args: argparse.Namespace) -> RateLimit | Unlimited:
+    """The burst rule of ``--rate-limit`` (HighLevel's by default; ``off``: no waiting)."""
+    if not args.rate_limit:
+        return RateLimit()
+    if args.rate_limit.strip().lower() == "off":
+        return RateLimit.unlimited()  # e.g. behind a rate budget of your own, upstream
+    return RateLimit(*parse_rate(args.rate_limit))

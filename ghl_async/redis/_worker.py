@@ -19,7 +19,6 @@ from redis.exceptions import ResponseError
 from ghl_async.bulk._report import Progress, RecordFailure, SyncReport
 from ghl_async.bulk._sync import BULK_CHUNK, _Run
 from ghl_async.client import Client
-from ghl_async.errors import AuthenticationError, PermissionDeniedError
 from ghl_async.mapping import ContactMapping
 from ghl_async.redis.jobs import (
     _BLOCK_MS,
@@ -261,12 +260,8 @@ class ImportWorker:
             total=None,
         )
         r = run.report
-        try:
-            await run.upsert(item.index, item.key, item.digest, item.body, item.line)
-        except (AuthenticationError, PermissionDeniedError):
-            self.stopping = True
-            await self.job.stop("auth")
-            raise
+        # A refused token or a spent quota does not raise: the run reports it as `stopped`.
+        await run.upsert(item.index, item.key, item.digest, item.body, item.line)
         self.report.requests += r.requests
         if r.created or r.updated:
             status = "created" if r.created else "updated"
@@ -288,6 +283,7 @@ class ImportWorker:
         if r.stopped is not None:
             self.stopping = True
             self.report.stopped = r.stopped
+            self.report.stop_error = r.stop_error
             await self.job.stop(r.stopped)
         self._progress()
         return outcome

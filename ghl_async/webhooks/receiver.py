@@ -1,12 +1,29 @@
 """The aiohttp endpoint: verify, dedupe, answer at once, run handlers in the background.
 
-HighLevel redelivers only when the answer is 429 (up to six times, minutes apart) and treats
-every other status as final. So the receiver answers 200 as soon as an event is verified and
-queued, answers 429 when its queue is full or it is shutting down (and then does *not* mark the
-``webhookId`` seen, so the redelivery is accepted), and answers 401/400 for deliveries that will
-never become acceptable. After a 200 nothing may lose the event: handlers' exceptions (including
-``CancelledError`` and other ``BaseException``\\ s), a failing result callback or dispatcher, and
-a dead worker are all contained, counted and logged.
+HighLevel redelivers only when the answer is 429 (up to six times, ~10 minutes apart) and
+treats every other status as final. So the receiver answers 200 as soon as an event is verified
+and queued, answers 429 when its queue is full or it is shutting down (and then does *not* mark
+the ``webhookId`` seen, so the redelivery is accepted), and answers 401/400 for deliveries that
+will never become acceptable. After a 200 nothing may lose the event: handlers' exceptions
+(including ``CancelledError`` and other ``BaseException``\\ s), a failing result callback or
+dispatcher, and a dead worker are all contained, counted and logged.
+
+Two ways a verified event could still be lost are closed here:
+
+* **Its own redeliveries are not stale.** HighLevel keeps the original ``timestamp`` when it
+  redelivers, ~10 minutes (up to about an hour) after the 429, past the verifier's 5-minute
+  window, and a 400 for a stale event is final. So every ``webhookId`` answered 429 is written
+  down (in the verifier's seen-store under ``"429:" + webhookId`` for ``redelivery_window``
+  seconds, so receivers sharing a store share it; in memory when the store fails). A delivery
+  that is stale but otherwise verified (signature, app id) is accepted when its id is written
+  down there and its age is within the window plus ``redelivery_window``; the note is spent
+  as it is accepted, and the id is then remembered as seen like any other. Replay protection
+  keeps its meaning: only a body HighLevel signed, whose id this receiver asked to have
+  redelivered, is accepted late, and only once.
+* **A large body is not refused.** The receiver reads the body itself, up to ``max_body_size``
+  (16 MiB by default), instead of through aiohttp's ``client_max_size``, whose 1 MiB default
+  answers 413, final for HighLevel, in whatever app the receiver is attached to. HighLevel's
+  bodies are a few KiB; the limit only bounds what an unsigned sender can make us buffer.
 """
 
 from __future__ import annotations
@@ -14,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
@@ -30,7 +49,7 @@ from ghl_async.webhooks.errors import (
     StaleEventError,
     WebhookError,
 )
-from ghl_async.webhooks.events import Event, MalformedEvent, WebhookEvent
+from ghl_async.webhooks.events import Event, MalformedEvent, WebhookEvent, parse
 from ghl_async.webhooks.isolation import FATAL, call_isolated
 from ghl_async.webhooks.verifier import WebhookVerifier
 
@@ -46,6 +65,15 @@ _STATUS: Final[dict[type[WebhookError], int]] = {
     PayloadError: 400,
     StaleEventError: 400,
 }
+
+DEFAULT_MAX_BODY_SIZE: Final = 16 * 1024 * 1024
+"""Bytes of a delivery read at most (aiohttp's own default of 1 MiB would answer 413)."""
+DEFAULT_REDELIVERY_WINDOW: Final = 7200.0
+"""Seconds a ``webhookId`` answered 429 stays acceptable past the timestamp window: HighLevel's
+six redeliveries, ~10 minutes apart with jitter, end about an hour after the first 429."""
+_DEFERRED: Final = "429:"  # the seen-store key prefix of ids answered 429
+_LOCAL_DEFERRALS: Final = 10_000  # ids kept in memory when the seen-store fails
+_CHUNK: Final = 64 * 1024
 
 _UNWIND_GRACE: Final = 1.0
 """At most this many seconds (and no more than ``shutdown_timeout``) are given to handlers to
@@ -70,6 +98,9 @@ class ReceiverStats:
     """Answered 400 or 401."""
     overloaded: int = 0
     """Answered 429: queue full, seen-store failing, or shutting down."""
+    redelivered: int = 0
+    """Accepted past the timestamp window: HighLevel's redelivery of an event answered 429
+    (also counted in ``accepted``)."""
     handled: int = 0
     """Accepted events whose handlers all finished without raising."""
     failed: int = 0
@@ -113,6 +144,10 @@ class WebhookReceiver:
         shutdown_timeout: seconds :meth:`aclose` waits for queued and running handlers.
         retry_after: seconds suggested in the ``Retry-After`` header of 429 answers.
         on_result: called with each event's :class:`DispatchResult` once its handlers ran.
+        max_body_size: bytes of a delivery read at most; a larger one is answered 413.
+        redelivery_window: seconds a ``webhookId`` answered 429 stays acceptable past the
+            verifier's timestamp window (HighLevel redelivers it with its original
+            ``timestamp``); 0 turns that off.
 
     Raises:
         CryptographyMissingError: no verifier was given and ``cryptography`` is not installed.
@@ -128,11 +163,21 @@ class WebhookReceiver:
         shutdown_timeout: float = 30.0,
         retry_after: int = 60,
         on_result: ResultCallback | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        redelivery_window: float = DEFAULT_REDELIVERY_WINDOW,
     ) -> None:
         if max_concurrency < 1 or max_pending < 1:
             raise ConfigError("max_concurrency and max_pending must be at least 1")
         if shutdown_timeout < 0:
             raise ConfigError("shutdown_timeout must not be negative")
+        if max_body_size < 1024:
+            raise ConfigError("max_body_size must be at least 1024 bytes")
+        if redelivery_window < 0:
+            raise ConfigError("redelivery_window must not be negative")
+        self.max_body_size = max_body_size
+        self.redelivery_window = redelivery_window
+        # Ids answered 429 while the seen-store failed: id -> monotonic expiry.
+        self._deferred: OrderedDict[str, float] = OrderedDict()
         self.dispatcher = dispatcher
         self.verifier = verifier if verifier is not None else WebhookVerifier()
         self.max_concurrency = max_concurrency
@@ -153,15 +198,25 @@ class WebhookReceiver:
 
     async def handle(self, request: web.Request) -> web.Response:
         """The aiohttp handler: ``app.router.add_post(path, receiver.handle)``."""
-        if self._closing:
-            return self._busy("shutting down")
-        body = await request.read()
+        body = await self._read(request)
+        if body is None:
+            return self._too_large(request)
+        late = False
         try:
             event = self.verifier.authenticate(body, request.headers)
+        except StaleEventError as err:
+            # Verified but for its age: it may be HighLevel's redelivery of an event we
+            # answered 429, which keeps its original timestamp.
+            redelivery = await self._redelivery(body, err)
+            if redelivery is None:
+                return self._reject(err)
+            event, late = redelivery, True
         except WebhookError as err:
             return self._reject(err)
+        if self._closing:
+            return await self._busy("shutting down", event)
         if self._queue.full():
-            return self._busy("queue full")
+            return await self._busy("queue full", event)
         try:
             await self.verifier.remember(event)
         except DuplicateEventError:
@@ -172,18 +227,104 @@ class WebhookReceiver:
             # A failing shared store (e.g. Redis down) must not lose the event: 429 makes
             # HighLevel deliver it again later.
             logger.exception("webhook seen-store failed")
-            return self._busy("seen-store unavailable")
+            return await self._busy("seen-store unavailable", event)
         # The seen-store was awaited: the queue may have filled, or aclose may have begun
         # (and finished draining). Either way, undo the mark so the redelivery is accepted.
         if self.closed or self._queue.full():
             await self._forget(event)
-            return self._busy("shutting down" if self.closed else "queue full")
+            return await self._busy("shutting down" if self.closed else "queue full", event)
         self._queue.put_nowait(event)
         self._ensure_workers()
         self.stats.accepted += 1
+        if late:
+            self.stats.redelivered += 1
+            logger.info(
+                "webhook %s %s accepted past the timestamp window: our 429 asked for it",
+                event.type,
+                event.webhook_id,
+            )
         if event.repaired or isinstance(event, MalformedEvent):
             self.stats.lenient += 1
         return web.json_response({"status": "accepted", "webhookId": event.webhook_id})
+
+    async def _read(self, request: web.Request) -> bytes | None:
+        """The body, read up to ``max_body_size`` whatever the app's ``client_max_size``;
+        ``None`` when it is larger."""
+        limit = self.max_body_size
+        declared = request.content_length
+        if declared is not None and declared > limit:
+            return None
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                return None
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def _too_large(self, request: web.Request) -> web.Response:
+        self.stats.rejected += 1
+        # Unread, so unverified: it may not even come from HighLevel. Loud all the same.
+        logger.error(
+            "webhook body larger than max_body_size (%d bytes; Content-Length %s) answered 413",
+            self.max_body_size,
+            request.content_length,
+        )
+        return web.json_response(
+            {"error": "PayloadTooLarge", "message": f"body above {self.max_body_size} bytes"},
+            status=413,
+        )
+
+    async def _redelivery(self, body: bytes, err: StaleEventError) -> Event | None:
+        """The event of a stale delivery we asked to have redelivered (answered 429), else
+        ``None``. The signature and app id were verified before the age was checked."""
+        tolerance = self.verifier.tolerance
+        if self.redelivery_window <= 0 or tolerance is None:
+            return None
+        if not 0 < err.age <= tolerance + self.redelivery_window:
+            return None  # from the future, or older than any redelivery
+        try:
+            event = parse(body)
+        except WebhookError:
+            return None
+        webhook_id = event.webhook_id
+        if not webhook_id or not await self._was_deferred(webhook_id):
+            return None
+        return event
+
+    async def _defer(self, event: WebhookEvent) -> None:
+        """Write down that ``event`` was answered 429, so its late redelivery is accepted."""
+        webhook_id = event.webhook_id
+        if not webhook_id or self.redelivery_window <= 0:
+            return
+        try:
+            await self.verifier.seen_store.add(_DEFERRED + webhook_id, self.redelivery_window)
+            return
+        except Exception:
+            logger.warning("webhook seen-store failed; %s is remembered in memory", webhook_id)
+        now = time.monotonic()
+        self._deferred[webhook_id] = now + self.redelivery_window
+        self._deferred.move_to_end(webhook_id)
+        while len(self._deferred) > _LOCAL_DEFERRALS:
+            self._deferred.popitem(last=False)
+
+    async def _was_deferred(self, webhook_id: str) -> bool:
+        """Whether ``webhook_id`` was answered 429 lately; the note is spent by asking."""
+        expires = self._deferred.pop(webhook_id, None)
+        if expires is not None and expires > time.monotonic():
+            return True
+        key = _DEFERRED + webhook_id
+        try:
+            # The store's two atomic operations: an add that finds the key says it is there.
+            if await self.verifier.seen_store.add(key, 1.0):
+                await self.verifier.seen_store.discard(key)  # it was not: undo the probe
+                return False
+            await self.verifier.seen_store.discard(key)  # spent: accepted once
+            return True
+        except Exception:
+            logger.warning("webhook seen-store failed while checking %s", webhook_id)
+            return False
 
     def _reject(self, err: WebhookError) -> web.Response:
         status = next((s for cls, s in _STATUS.items() if isinstance(err, cls)), 400)
@@ -211,9 +352,10 @@ class WebhookReceiver:
                 event.webhook_id,
             )
 
-    def _busy(self, reason: str) -> web.Response:
+    async def _busy(self, reason: str, event: WebhookEvent) -> web.Response:
         self.stats.overloaded += 1
         logger.warning("webhook answered 429: %s", reason)
+        await self._defer(event)
         return web.json_response(
             {"error": "Overloaded", "message": reason},
             status=429,
@@ -377,6 +519,8 @@ def create_app(
     shutdown_timeout: float = 30.0,
     retry_after: int = 60,
     on_result: ResultCallback | None = None,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    redelivery_window: float = DEFAULT_REDELIVERY_WINDOW,
 ) -> web.Application:
     """Build an aiohttp app serving ``POST path``; its receiver is ``app[RECEIVER_KEY]``.
 
@@ -391,7 +535,11 @@ def create_app(
         shutdown_timeout=shutdown_timeout,
         retry_after=retry_after,
         on_result=on_result,
+        max_body_size=max_body_size,
+        redelivery_window=redelivery_window,
     )
-    app = web.Application()
+    # The receiver reads bodies itself, within max_body_size; the app's own cap must not be
+    # the smaller one for requests reaching other routes of a mounted app either.
+    app = web.Application(client_max_size=max_body_size)
     receiver.attach(app, path)
     return app
