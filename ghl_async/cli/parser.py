@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
         prog="ghl-async",
-        description="HighLevel Contacts API v2 from the shell: contacts, tasks, notes, bulk "
+        description="HighLevel Contacts API (v2, Version 2021-07-28) from the shell: contacts, tasks, notes, bulk "
         "import/export, OAuth login, a local fake server and a demo.",
         epilog=_EPILOG,
         formatter_class=_Formatter,
