@@ -90,6 +90,31 @@ async def test_the_version_header_picks_the_handlers() -> None:
 
 
 def test_the_registry_serves_v2_and_v3() -> None:
-    assert list(VERSIONS) == ["2021-07-28", "v3"]
+    assert list(VERSIONS) == ["2021-07-28", "2023-02-21", "v3"]
+    assert VERSIONS["2023-02-21"].routes == V2.routes  # the dated alias is v2's handler set
     assert len(V2.routes) == len(V2.handlers) == 32
     assert len(VERSIONS["v3"].routes) == len(VERSIONS["v3"].handlers) == 31
+
+
+async def test_a_dated_version_after_2021_07_28_is_served_as_v2(fake: FakeHighLevel) -> None:
+    # HighLevel's Node SDK sends `Version: 2023-02-21` to every service by default.
+    contact_id = fake.seed_contacts(1, business_id=None)[0]
+    company = fake.issue_token(user_type="Company")
+    async with aiohttp.ClientSession() as http:
+        dated = fake.headers() | {"Version": "2023-02-21"}
+        async with http.get(fake.url(f"/contacts/{contact_id}"), headers=dated) as got:
+            assert got.status == 200
+            assert (await got.json())["contact"]["id"] == contact_id
+        body = {"locationId": fake.location_id, "email": "dated@example.com"}
+        async with http.post(fake.url("/contacts/"), headers=dated, json=body) as created:
+            assert created.status == 201  # v2's answer: v3 would take the same body too
+        async with http.post(
+            fake.url("/oauth/locationToken"),
+            headers={"Authorization": f"Bearer {company.access_token}", "Version": "2023-02-21"},
+            data={"companyId": company.company_id, "locationId": fake.location_id},
+        ) as minted:
+            assert minted.status in (200, 201)
+            assert "access_token" in await minted.json()  # v2's snake_case answer
+        refused = fake.headers() | {"Version": "2021-04-15"}
+        async with http.get(fake.url(f"/contacts/{contact_id}"), headers=refused) as other:
+            assert other.status == 400

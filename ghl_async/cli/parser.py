@@ -127,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
         prog="ghl-async",
-        description="HighLevel Contacts API (v2, Version 2021-07-28) from the shell: contacts, tasks, notes, bulk "
-        "import/export, OAuth login, a local fake server and a demo.",
+        description="HighLevel Contacts API (v2, Version 2021-07-28) from the shell: contacts, "
+        "tasks, notes, bulk import/export, OAuth login, a local fake server and a demo.",
         epilog=_EPILOG,
         formatter_class=_Formatter,
     )

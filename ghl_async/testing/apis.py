@@ -16,7 +16,7 @@ Other values are answered 400. The OAuth endpoints (:mod:`.oauth_http`) read the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from ghl_async import defaults
@@ -82,5 +82,16 @@ V3: Final = ApiVersion(
 )
 """``v3``: ``contacts-v3.json``, served by :mod:`ghl_async.testing.handlers_v3`."""
 
-VERSIONS: Final[Mapping[str, ApiVersion]] = {V2.header: V2, V3.header: V3}
+DATED_ALIASES: Final = ("2023-02-21",)
+"""Dated versions after ``2021-07-28`` that clients send to the contacts routes, served as
+``2021-07-28``. HighLevel's official Node SDK sends ``Version: 2023-02-21`` to every service by
+default, and its contacts calls are used against the live API; no contacts spec exists for that
+value, so the fake answers it as the latest dated contacts version. An inference from how the
+official SDK is used, not a verified fact about HighLevel."""
+
+VERSIONS: Final[Mapping[str, ApiVersion]] = {
+    V2.header: V2,
+    **{alias: replace(V2, header=alias) for alias in DATED_ALIASES},
+    V3.header: V3,
+}
 """Every version served, by ``Version`` header value."""

@@ -32,7 +32,7 @@ import msgspec
 from aiohttp import web
 
 from ghl_async import defaults
-from ghl_async.testing.apis import v2_failure_body, v3_failure_body
+from ghl_async.testing.apis import DATED_ALIASES, v2_failure_body, v3_failure_body
 from ghl_async.testing.core import FakeCore
 from ghl_async.testing.exchange import Exchange, error_response, json_response
 from ghl_async.testing.handlers import NO_ACCESS
@@ -71,7 +71,7 @@ def check_version(request: web.Request, speaks: str = defaults.API_VERSION) -> N
     version = request.headers.get("Version")
     if version is None:
         raise ApiFailure(401, "version header was not found.")
-    if version != speaks:
+    if version != speaks and not (speaks == defaults.API_VERSION and version in DATED_ALIASES):
         raise ApiFailure(
             400,
             f"Version header {version!r} is not supported here: this endpoint speaks {speaks}",
