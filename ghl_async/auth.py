@@ -177,6 +177,10 @@ class StaticToken:
         """Return the token."""
         return self._token
 
+    def cached_token(self, location_id: str | None) -> str | None:
+        """Return the token (the pipeline's synchronous fast path: nothing to await)."""
+        return self._token
+
     async def invalidate(self, location_id: str | None, token: str) -> bool:
         """Return False: a rejected static token stays rejected."""
         return False
@@ -447,6 +451,18 @@ class OAuthApp:
     async def access_token(self, location_id: str | None) -> str:
         """Return a valid access token for ``location_id``, refreshing or minting it if needed."""
         return (await self.token(location_id)).access_token
+
+    def cached_token(self, location_id: str | None) -> str | None:
+        """The access token for ``location_id`` if a usable one is at hand, else ``None``.
+
+        The pipeline's synchronous fast path: a token that needs no refresh, mint or wait is
+        taken without a coroutine; ``None`` sends the caller to :meth:`access_token`.
+        """
+        key = self._key(location_id)
+        cached = self._cache.get(key)
+        if cached is not None and self._usable(key, cached):
+            return cached.access_token
+        return None
 
     async def token(self, location_id: str | None = None) -> Token:
         """Return the current :class:`Token` for ``location_id``, refreshed if needed."""

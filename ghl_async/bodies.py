@@ -69,6 +69,10 @@ async def read_body(
             chunks.append(chunk)
             if size > limit:
                 raise _too_large(response, chunks, limit, operation, keep_prefix)
+            if content.at_eof():
+                # The common case, a body that came in one piece: no readany() call to hear
+                # that it ended.
+                break
         if len(chunks) == 1:
             return chunks[0]
         return b"".join(chunks)

@@ -364,9 +364,12 @@ class Bucket:
         "_lock",
         "_log",
         "_max_raw",
+        "_observed",
         "_paused_until",
+        "_queued",
         "_recheck",
         "_released",
+        "_requests",
         "_server",
         "_span",
         "_windows",
@@ -387,9 +390,14 @@ class Bucket:
         self._in_flight = 0
         # FIFO among callers that must wait; the fast path never touches it.
         self._lock = asyncio.Lock()
+        self._queued = 0  # callers in the slow path, the lock's holder included
         self._released: asyncio.Future[None] | None = None
         self._paused_until = 0.0
         self._server: tuple[int, float] | None = None
+        # The rule X-RateLimit-Remaining counts against (the server's, else ours) and its
+        # request count: a count at or above it needs no look at the log.
+        self._observed: tuple[int, float] = (rule.requests, rule.period)
+        self._requests = rule.requests
         self._max_raw: str | None = None
         self._interval_raw: str | None = None
         self._recheck = 0
@@ -406,7 +414,7 @@ class Bucket:
         not taken: nothing is acquired and that wait is returned at once.
         """
         await self._limiter.acquire()
-        if not self._lock.locked():
+        if not self._queued:
             # Fast path, on every request: `_wait(now) == (0.0, 0.0)` written out (a free
             # slot in every window and no pause), as one clock read and one comparison.
             now = _now()
@@ -418,41 +426,60 @@ class Bucket:
                 self._in_flight += 1
                 return None
         loop = asyncio.get_running_loop()
-        async with self._lock:
-            while True:
-                now = _now()
-                self._prune(now)
-                wait, imposed = self._wait(now)
-                if imposed > max_wait:
-                    return imposed
-                if wait == 0.0:
-                    break
-                if wait is None:
-                    released = self._released
-                    if released is None or released.done():
-                        released = self._released = loop.create_future()
-                    await released
-                else:
-                    if wait >= _LOG_WAIT:
-                        logger.info("rate limit of %s: waiting %.1f s", self.key or "?", wait)
-                    await asyncio.sleep(wait)
-            self._in_flight += 1
+        # Counted until the slow path ends, so the fast path never overtakes a waiting caller.
+        self._queued += 1
+        try:
+            async with self._lock:
+                while True:
+                    now = _now()
+                    self._prune(now)
+                    wait, imposed = self._wait(now)
+                    if imposed > max_wait:
+                        return imposed
+                    if wait == 0.0:
+                        break
+                    if wait is None:
+                        released = self._released
+                        if released is None or released.done():
+                            released = self._released = loop.create_future()
+                        await released
+                    else:
+                        if wait >= _LOG_WAIT:
+                            logger.info(
+                                "rate limit of %s: waiting %.1f s", self.key or "?", wait
+                            )
+                        await asyncio.sleep(wait)
+                self._in_flight += 1
+        finally:
+            self._queued -= 1
         return None
 
     def release(self, headers: Mapping[str, str] | None = None) -> None:
         """The request of one :meth:`acquire` finished (answered or failed) just now."""
         self._in_flight -= 1
         self._log.append(_now())
-        released, self._released = self._released, None
-        if released is not None and not released.done():
-            released.set_result(None)
+        released = self._released
+        if released is not None:
+            self._released = None
+            if not released.done():
+                released.set_result(None)
         if headers is not None:
             remaining = headers.get("X-RateLimit-Remaining")
             if remaining is not None:
+                self._recheck -= 1
+                if (
+                    self._recheck > 0
+                    and len(remaining) <= 15
+                    and remaining.isdigit()
+                    and remaining.isascii()
+                    and int(remaining) >= self._requests
+                ):
+                    # On almost every answer: the server's rule was looked at recently and its
+                    # count says nothing the log does not (observe() would return at once).
+                    return
                 self._feedback(headers, remaining)
 
     def _feedback(self, headers: Mapping[str, str], remaining: str) -> None:
-        self._recheck -= 1
         if self._recheck <= 0:
             # The server's rule hardly ever changes: look at it on the first answer, then on
             # every 32nd (two header lookups saved on the others).
@@ -474,6 +501,8 @@ class Bucket:
         if server == self._server:
             return
         self._server = server
+        self._observed = server if server is not None else (self.rule.requests, self.rule.period)
+        self._requests = self._observed[0]
         windows = self._windows = windows_for(self.rule, server)
         self._limit = min(window[0] for window in windows)
         self._span = max(window[1] for window in windows)
@@ -505,8 +534,7 @@ class Bucket:
 
     def observe(self, remaining: int) -> None:
         """Take the server's ``X-RateLimit-Remaining`` into account."""
-        server = self._server
-        requests, period = server if server is not None else (self.rule.requests, self.rule.period)
+        requests, period = self._observed
         if remaining >= requests:
             return
         now = _now()

@@ -44,6 +44,9 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
+# aiohttp's own header type (every aiohttp depends on multidict; not a dependency of ours).
+from multidict import CIMultiDict, CIMultiDictProxy
+
 from ghl_async import defaults
 from ghl_async.bodies import ACCEPT_ENCODING, read_body
 from ghl_async.errors import (
@@ -124,6 +127,7 @@ _DELETED = Ack(succeded=True)
 # Errors aiohttp raises when no (complete) response arrived.
 _NO_RESPONSE = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+_Headers = CIMultiDictProxy[str]
 
 
 def check_id(name: str, value: object) -> str:
@@ -238,6 +242,11 @@ class _Plan(Generic[R]):
     def url(self, args: Sequence[str]) -> str:
         """The URL of the call: ids validated and percent-encoded into the path."""
         params = self.params
+        if len(args) == 1 == len(params):
+            # Most routes take one id: no loop, no zip.
+            arg = args[0]
+            if type(arg) is str and _PLAIN_ID(arg):
+                return self.head + arg + self.tails[0]
         if len(args) != len(params):
             raise ConfigError(
                 f"{self.operation} takes {len(params)} path argument(s) "
@@ -326,6 +335,11 @@ class Transport:
         max_response_size: int = defaults.MAX_RESPONSE_SIZE,
     ) -> None:
         self.auth = auth
+        # An auth's optional synchronous fast path (StaticToken, OAuthApp): a token at hand
+        # costs no coroutine. A custom Auth without it is awaited on every request.
+        self.cached_token: Callable[[str | None], str | None] | None = getattr(
+            auth, "cached_token", None
+        )
         self.base_url = base_url
         self.version = version
         self.user_agent = user_agent
@@ -355,8 +369,9 @@ class Transport:
         self._forms: AiohttpTokenTransport | None = None
         self._plain = {"Accept": "application/json", "User-Agent": user_agent}
         self._static = self._plain  # the fixed headers each request must carry itself
-        # token -> API version -> (headers without a body, headers with a JSON body)
-        self._headers: dict[str, dict[str, tuple[dict[str, str], dict[str, str]]]] = {}
+        # token -> API version -> (headers without a body, headers with a JSON body); frozen
+        # multidicts, which aiohttp takes as they are (a plain dict is copied into one).
+        self._headers: dict[str, dict[str, tuple[_Headers, _Headers]]] = {}
         self.state = "new"
 
     def mark_spent(self, key: str, retry_after: float | None) -> _Spent:
@@ -446,7 +461,7 @@ class Transport:
             self._plans[id(route)] = found
         return cast("_Plan[R]", found)
 
-    def headers(self, token: str, json_body: bool, version: str) -> dict[str, str]:
+    def headers(self, token: str, json_body: bool, version: str) -> _Headers:
         """The request headers for ``token`` and API ``version``; built once per pair."""
         by_version = self._headers.get(token)
         if by_version is None:
@@ -455,8 +470,12 @@ class Transport:
             by_version = self._headers[token] = {}
         pair = by_version.get(version)
         if pair is None:
-            plain = {"Authorization": "Bearer " + token, "Version": version, **self._static}
-            pair = by_version[version] = (plain, {**plain, "Content-Type": "application/json"})
+            plain = CIMultiDict(
+                {"Authorization": "Bearer " + token, "Version": version, **self._static}
+            )
+            with_body = CIMultiDict(plain)
+            with_body["Content-Type"] = "application/json"
+            pair = by_version[version] = (CIMultiDictProxy(plain), CIMultiDictProxy(with_body))
         return pair[1] if json_body else pair[0]
 
     # --- TokenTransport ---------------------------------------------------------------------
@@ -914,6 +933,7 @@ class Session:
         transport = self.transport
         http = transport.http
         auth = transport.auth
+        cached_token = transport.cached_token
         key = auth.rate_key(location)
         budget = transport.budget
         bucket = None if budget is None else budget.bucket(key)
@@ -957,8 +977,12 @@ class Session:
             began = 0.0
             tries += 1
             try:
-                token = await auth.access_token(location)
-                headers = transport.headers(token, data is not None, plan.version)
+                token = cached_token(location) if cached_token is not None else None
+                if token is None:
+                    token = await auth.access_token(location)
+                headers: Mapping[str, str] = transport.headers(
+                    token, data is not None, plan.version
+                )
                 if extra_headers is not None:
                     headers = {**headers, **extra_headers}
                 if hooks is not None:
@@ -966,17 +990,18 @@ class Session:
                     await self._before(hooks, plan, url, data, headers, key, tries, waited)
                 if loop is not None:
                     began = loop.time()
-                async with http.request(
+                # Awaited, not `async with`: read_body reads the whole body (which hands the
+                # connection back) or closes the response, so the context manager's exit has
+                # nothing left to do but cost a coroutine per request.
+                response = await http.request(
                     method,
                     url,
                     data=data,
                     headers=headers,
                     timeout=timeout,
                     allow_redirects=False,
-                ) as response:
-                    raw = await read_body(
-                        response, limit, inflate=inflate, operation=plan.operation
-                    )
+                )
+                raw = await read_body(response, limit, inflate=inflate, operation=plan.operation)
                 status = response.status
                 response_headers = response.headers
             except _NO_RESPONSE as err:

@@ -110,3 +110,67 @@ async def test_a_fresh_token_that_dies_too_is_renewed_again_at_the_cost_of_a_ret
         assert caught.value.status == 401
     assert _token_calls(fake) == [200, 200, 200, 200, 200]
     assert fake.count(operation="contacts.get", status=401) == 2 + 3
+
+
+class _OwnAuth:
+    """An Auth written against the protocol alone: no synchronous ``cached_token``."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.asked = 0
+
+    def bind(self, transport: object) -> None:
+        pass
+
+    async def access_token(self, location_id: str | None) -> str:
+        self.asked += 1
+        await asyncio.sleep(0)  # a real suspension, as a store lookup would have
+        return self.token
+
+    async def invalidate(self, location_id: str | None, token: str) -> bool:
+        return False
+
+    def rate_key(self, location_id: str | None) -> str:
+        return location_id or "default"
+
+
+async def test_an_auth_of_your_own_is_awaited_on_every_request(fake: FakeHighLevel) -> None:
+    ids = fake.seed_contacts(3, business_id=None, tasks=0, notes=0, appointments=0)
+    auth = _OwnAuth(fake.private_token)
+    async with make_client(fake, auth=auth) as ghl:
+        got = [await ghl.contacts.get(cid) for cid in ids]
+    assert [c.id for c in got] == ids
+    assert auth.asked == 3
+
+
+@pytest.mark.fake_highlevel(token_lifetime=30.0)
+async def test_the_synchronous_token_path_never_hands_out_a_token_due_for_refresh(
+    fake: FakeHighLevel,
+) -> None:
+    (cid,) = fake.seed_contacts(1, business_id=None)
+    app = _app(fake, refresh_skew=60.0)
+    async with make_client(fake, auth=app) as ghl:
+        token = await app.exchange_code(fake.issue_code())
+        # A 30 s token inside the 60 s skew: not "at hand"; the awaited path refreshes it.
+        assert app.cached_token(token.location_id) is None
+        await ghl.contacts.get(cid)
+        fresh = app.cached_token(token.location_id)
+    assert fresh is None  # the refreshed token also lives 30 s: still inside the skew
+    assert _token_calls(fake) == [200, 200]
+    assert fake.count(operation="contacts.get", status=401) == 0
+
+
+async def test_the_synchronous_token_path_skips_a_token_a_401_killed(fake: FakeHighLevel) -> None:
+    (cid,) = fake.seed_contacts(1, business_id=None)
+    app = _app(fake)
+    async with make_client(fake, auth=app) as ghl:
+        token = await app.exchange_code(fake.issue_code())
+        location = token.location_id
+        assert app.cached_token(location) == token.access_token
+        assert await app.invalidate(location, token.access_token)
+        assert app.cached_token(location) is None
+        await ghl.contacts.get(cid)
+        renewed = app.cached_token(location)
+    assert renewed is not None
+    assert renewed != token.access_token
+    assert _token_calls(fake) == [200, 200]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import deque
 
 import pytest
@@ -157,6 +158,28 @@ async def test_requests_in_flight_block_until_one_ends() -> None:
     bucket.release()
     await waiter
     assert loop.time() - start >= 0.045  # then one period after that response
+
+
+async def test_waiters_are_admitted_in_arrival_order_and_never_overtaken() -> None:
+    # A caller arriving while others wait must queue behind them, even once the wait is over
+    # but before the first waiter (holding the queue) has woken to take its slot.
+    bucket = Bucket(RateLimit(requests=4, period=0.1, margin=0.0))
+    bucket.pause(0.03)  # a 429's Retry-After: everyone waits
+    order: list[int] = []
+
+    async def one(n: int) -> None:
+        assert await bucket.acquire() is None
+        order.append(n)
+        bucket.release()
+
+    first = [asyncio.ensure_future(one(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    # Block the loop past the pause, so the newcomer's first step runs before waiter 0's
+    # timer is handled: the slot is free, and still it must queue behind the three.
+    time.sleep(0.04)  # noqa: ASYNC251  # blocking the loop is the point
+    late = asyncio.ensure_future(one(3))
+    await asyncio.gather(*first, late)
+    assert order == [0, 1, 2, 3]
 
 
 async def test_burst_one_paces_evenly() -> None:
