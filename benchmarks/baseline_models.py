@@ -82,6 +82,47 @@ class Contact(msgspec.Struct, rename="camel"):
     visitor_id: str | None = None
 
 
+class WideContact(msgspec.Struct, rename="camel"):
+    """The 36 fields of `payloads.WIDE_FIELDS`, in the spec's order, each optional."""
+
+    id: str
+    name: str | None = None
+    location_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    email_lower_case: str | None = None
+    timezone: str | None = None
+    company_name: str | None = None
+    phone: str | None = None
+    dnd: bool | None = None
+    dnd_settings: dict[str, DndSetting] | None = None
+    type: str | None = None
+    source: str | None = None
+    assigned_to: str | None = None
+    address1: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+    website: str | None = None
+    tags: list[str] | None = None
+    date_of_birth: str | None = None
+    date_added: str | None = None
+    date_updated: str | None = None
+    first_name_lower_case: str | None = None
+    full_name_lower_case: str | None = None
+    last_name_lower_case: str | None = None
+    last_activity: str | None = None
+    custom_fields: list[CustomField] | None = None
+    business_id: str | None = None
+    attribution_source: AttributionSource | None = None
+    last_attribution_source: AttributionSource | None = None
+    visitor_id: str | None = None
+    attributions: list[AttributionSource] | None = None
+    followers: list[str] | None = None
+
+
 class CreatedContact(msgspec.Struct, rename="camel"):
     """`CreateContactSchema`: the create response's selection of fields."""
 
@@ -133,6 +174,11 @@ class CreatedEnvelope(msgspec.Struct):
 
 class ContactsPage(msgspec.Struct):
     contacts: list[Contact]
+    count: int
+
+
+class WideContactsPage(msgspec.Struct):
+    contacts: list[WideContact]
     count: int
 
 

@@ -111,6 +111,47 @@ def make_contact(index: int, business_id: str = "641c094001436dbc2081e642") -> d
     }
 
 
+# The wide contact (scenario decode_page_wide): the 37 fields of `GetContectByIdSchema` but the
+# three no live contact carries (`ssn`, `keyword`, `attachments`), plus the two list fields the
+# business listing's `ContactsSearchSchema` adds (`attributions`, `followers`): 36 in all, in
+# the spec's order. As in live pages, list fields are often absent and optional strings null.
+WIDE_FIELDS = (
+    "id", "name", "locationId", "firstName", "lastName", "email", "emailLowerCase", "timezone",
+    "companyName", "phone", "dnd", "dndSettings", "type", "source", "assignedTo", "address1",
+    "city", "state", "country", "postalCode", "website", "tags", "dateOfBirth", "dateAdded",
+    "dateUpdated", "firstNameLowerCase", "fullNameLowerCase", "lastNameLowerCase",
+    "lastActivity", "customFields", "businessId", "attributionSource", "lastAttributionSource",
+    "visitorId", "attributions", "followers",
+)
+_CHANNELS = ("Call", "Email", "SMS", "WhatsApp", "GMB", "FB")
+
+
+def make_wide_contact(index: int) -> dict[str, Any]:
+    """Return wide contact number `index`: `WIDE_FIELDS` in wire order, some absent or null."""
+    base = make_contact(index)
+    rng = random.Random(SEED * 7_000_003 + index)
+    dnd = {"status": "inactive", "message": "", "code": ""}
+    extra: dict[str, Any] = {
+        "dndSettings": {channel: dict(dnd) for channel in _CHANNELS},
+        "companyName": None if index % 3 == 0 else base["companyName"],
+        "assignedTo": None if index % 4 == 1 else base["assignedTo"],
+        "website": None if index % 2 else base["website"],
+        "dateOfBirth": None if index % 2 == 0 else base["dateOfBirth"],
+        "lastActivity": None if index % 5 == 2 else base["lastActivity"],
+        "attributions": [_attribution(rng)],
+        "followers": [USER_ID, _ghl_id(rng)],
+    }
+    # Absent, as live pages leave them: tags on a quarter of the contacts, attributions on
+    # three quarters, followers on four fifths.
+    absent = {"tags"} if index % 4 == 3 else set()
+    if index % 4:
+        absent.add("attributions")
+    if index % 5:
+        absent.add("followers")
+    merged = {**base, **extra}
+    return {key: merged[key] for key in WIDE_FIELDS if key not in absent}
+
+
 def make_created_contact(index: int) -> dict[str, Any]:
     """Return a `CreateContactSchema`-shaped contact, as `POST /contacts/` answers."""
     full = make_contact(index)
@@ -123,6 +164,12 @@ def make_created_contact(index: int) -> dict[str, Any]:
                    dateOfBirth="1990-09-25T00:00:00.000Z", birthMonth=8, birthDay=25,
                    lastSessionActivityAt=full["lastActivity"], offers=[], products=[])
     return created
+
+
+@lru_cache(maxsize=1)
+def wide_page(size: int) -> tuple[dict[str, Any], ...]:
+    """The `size` wide contacts of a `decode_page_wide` page."""
+    return tuple(make_wide_contact(i) for i in range(size))
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from benchmarks import payloads, report, scenarios
+from benchmarks import baseline_models, payloads, report, scenarios
 from benchmarks.contenders import Baseline, Contender
 from benchmarks.ghl import GHL_CONTENDERS
 from benchmarks.scenarios import ALL_SCENARIOS, FULL, QUICK, THROUGHPUT, Sizes
@@ -162,14 +162,24 @@ async def _throughput(runnable: list[type[Contender]], sizes: Sizes, reps: int, 
     return out
 
 
-def _page_bytes(sizes: Sizes) -> bytes:
-    items = [msgspec.json.encode(c) for c in payloads.pool()[:sizes.page_limit]]
+def _page_bytes(sizes: Sizes, scen: str = "decode_page") -> bytes:
+    contacts = (payloads.pool()[:sizes.page_limit] if scen == "decode_page"
+                else payloads.wide_page(sizes.page_limit))
+    items = [msgspec.json.encode(c) for c in contacts]
     return (b'{"contacts":[' + b",".join(items) + b'],"count":%d}' % sizes.walk_business)
 
 
-def _decode(runnable: list[type[Contender]], sizes: Sizes, reps: int) -> dict[str, Any]:
-    data = _page_bytes(sizes)
-    decoders: dict[str, Any] = {"baseline (msgspec Structs)": Baseline.decoder(),
+def _baseline_decoder(scen: str) -> Any:
+    if scen == "decode_page":
+        return Baseline.decoder()
+    page = msgspec.json.Decoder(baseline_models.WideContactsPage)
+    return lambda data: page.decode(data).contacts
+
+
+def _decode(runnable: list[type[Contender]], sizes: Sizes, reps: int,
+            scen: str = "decode_page") -> dict[str, Any]:
+    data = _page_bytes(sizes, scen)
+    decoders: dict[str, Any] = {"baseline (msgspec Structs)": _baseline_decoder(scen),
                                 "stdlib json (dicts)": json.loads}
     for cls in runnable:
         dec = cls.decoder()
@@ -199,7 +209,7 @@ def _decode(runnable: list[type[Contender]], sizes: Sizes, reps: int) -> dict[st
     # the ghl_async row is keyed by contender name for the target check
     results = {("baseline" if k.startswith("baseline") else
                 "ghl_async-default" if k == "ghl_async" else k): v for k, v in rows.items()}
-    return {"description": scenarios.describe("decode_page", sizes),
+    return {"description": scenarios.describe(scen, sizes),
             "page_bytes": len(data), "results": results}
 
 
@@ -356,9 +366,10 @@ async def _run_async(runnable: list[type[Contender]], sizes: Sizes, reps: int, r
             _say(f"throughput: {', '.join(tp)} × {len(runnable)} contenders × {reps} reps")
             out.update(await _throughput(runnable, sizes, reps, ref_reps, ref_timeout, tp,
                                          server, stats))
-        if "decode_page" in wanted:
-            _say("decode_page")
-            out["decode_page"] = _decode(runnable, sizes, reps)
+        for scen in scenarios.DECODE:
+            if scen in wanted:
+                _say(scen)
+                out[scen] = _decode(runnable, sizes, reps, scen)
         if "memory_walk" in wanted:
             _say("memory_walk")
             out["memory_walk"] = await _memory(runnable, sizes, server)

@@ -183,50 +183,55 @@ class Contact(Wire, kw_only=True, frozen=True):
     fields each endpoint lacks are simply ``None``/empty.
     """
 
+    # Declared in the order HighLevel sends them (``GetContectByIdSchema``, which the get and
+    # business-listing answers follow), then the fields only other endpoints carry. msgspec
+    # looks a key up from just past the previous match, so wire order makes every lookup hit
+    # at the first try; out of order, a page of contacts cost 13–15% more instructions.
     id: str = ""
-    location_id: str | None = None
     name: str | None = None
+    location_id: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    contact_name: str | None = None
     email: str | None = None
-    phone: str | None = None
-    company_name: str | None = None
+    email_lower_case: str | None = None
     timezone: str | None = None
+    company_name: str | None = None
+    phone: str | None = None
+    dnd: bool | None = None
+    # Open mapping: v2 keys are ``SMS``/``Email``/..., v3 ``sms``/``email``, live data adds ``RCS``.
+    dnd_settings: dict[str, DndSetting] | None = None
     type: str | None = None
     source: str | None = None
     assigned_to: str | None = None
     address1: str | None = None
-    # Search results say ``address`` where every other endpoint says ``address1``.
-    address: str | None = None
     city: str | None = None
     state: str | None = None
     country: str | None = None
     postal_code: str | None = None
     website: str | None = None
+    tags: list[str] = []
     # Search results have been seen carrying an epoch number here.
     date_of_birth: str | int | None = None
     date_added: str | None = None
     date_updated: str | None = None
-    last_activity: str | None = None
-    dnd: bool | None = None
-    # Open mapping: v2 keys are ``SMS``/``Email``/..., v3 ``sms``/``email``, live data adds ``RCS``.
-    dnd_settings: dict[str, DndSetting] | None = None
-    tags: list[str] = []
-    custom_fields: list[CustomField] = []
-    business_id: str | None = None
-    followers: list[str] = []
     attachments: str | list[object] | None = None
     ssn: str | None = None
     keyword: str | None = None
-    visitor_id: str | None = None
-    email_lower_case: str | None = None
     first_name_lower_case: str | None = None
-    last_name_lower_case: str | None = None
     full_name_lower_case: str | None = None
+    last_name_lower_case: str | None = None
+    last_activity: str | None = None
+    custom_fields: list[CustomField] = []
+    business_id: str | None = None
     attribution_source: AttributionSource | None = None
     last_attribution_source: AttributionSource | None = None
+    visitor_id: str | None = None
+    # Fields of the listing and search summaries (``ContactsSearchSchema`` and live data).
     attributions: list[AttributionSource] = []
+    followers: list[str] = []
+    contact_name: str | None = None
+    # Search results say ``address`` where every other endpoint says ``address1``.
+    address: str | None = None
     # Fields only the create response carries.
     deleted: bool | None = None
     bounce_email: bool | None = None

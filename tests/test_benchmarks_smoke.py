@@ -13,7 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {"get_sequential", "get_concurrent", "walk_business", "post_concurrent",
-             "decode_page", "memory_walk", "rate_limited_sync", "server_capacity"}
+             "decode_page", "decode_page_wide", "memory_walk", "rate_limited_sync",
+             "server_capacity"}
 GHL = ("ghl_async-nolimit", "ghl_async-default")
 
 
@@ -44,7 +45,9 @@ def test_quick_run_reports_every_scenario(tmp_path: Path) -> None:
             assert row["median_s"] > 0
             assert row["requests_per_s"] > 0
             assert row["server_429"] == 0
-    assert {"baseline", "ghl_async-default"} <= set(sc["decode_page"]["results"])
+    for name in ("decode_page", "decode_page_wide"):
+        assert {"baseline", "ghl_async-default"} <= set(sc[name]["results"]), name
+        assert sc[name]["results"]["baseline"]["ratio"] == 1.0
     for row in sc["memory_walk"]["results"].values():
         assert row["peak_small_b"] > 0
         assert row["peak_large_b"] > 0
@@ -56,6 +59,7 @@ def test_quick_run_reports_every_scenario(tmp_path: Path) -> None:
     decided = {(t["target"].split(" ")[0], t["contender"]) for t in report["targets"]}
     assert ("get_sequential", "ghl_async-default") in decided
     assert ("rate-limited", "ghl_async-default") in decided
+    assert ("decode_page_wide", "ghl_async-default") in decided
     assert all(isinstance(t["pass"], bool) for t in report["targets"])
 
     table = (tmp_path / "quick.md").read_text(encoding="utf-8")

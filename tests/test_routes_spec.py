@@ -268,3 +268,11 @@ def test_an_unknown_version_is_a_config_error() -> None:
               scope="x", status=200, response=object)  # fmt: skip
     with pytest.raises(ConfigError, match="unknown API version 'v4'"):
         routes.routes_of("v4")
+
+
+def test_contact_declares_the_get_schema_first_in_wire_order() -> None:
+    # msgspec looks a key up from just past the previous match: a Contact declared in the order
+    # HighLevel sends its fields decodes a page ~13% cheaper (benchmarks: decode_page_wide).
+    spec = list(_schema("contacts.json", "GetContectByIdSchema")["properties"])
+    declared = list(m.Contact.__struct_encode_fields__)
+    assert declared[: len(spec)] == spec
