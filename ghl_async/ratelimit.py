@@ -17,8 +17,15 @@ limiter is built from it), ``RateLimit.unlimited()``, ``None``, or any :class:`R
 itself: a full bucket admits a burst of 100, then refills at 10/s, so the first 10 s can see
 200 requests and a 429. Each :class:`Bucket` therefore has two stages:
 
-1. an :class:`aiolimiter.AsyncLimiter` that shapes the traffic: by default it allows the whole
-   burst HighLevel allows; ``RateLimit(burst=1)`` turns it into a smooth pacer;
+1. an :class:`aiolimiter.AsyncLimiter` token bucket that shapes the traffic:
+   ``RateLimit(burst=1)`` turns it into a smooth pacer, ``burst=10`` lets 10 leave at once and
+   the rest follow at ``requests / period``. At the default, ``burst=requests`` (the whole
+   burst HighLevel allows), it is left out: such a bucket never makes a request wait that
+   stage 2 admits. (Stage 2 admits at ``t`` only with at most ``requests - 1`` admissions in
+   the ``span >= period`` before ``t``, so any stretch of ``k`` periods plus ``r`` holds at
+   most ``k * requests + requests - 1`` of them, and the bucket, draining ``requests`` per
+   period, is at most ``requests - 1 - r * requests / period`` full: room for one more.)
+   Calling it would only cost each request a coroutine and three clock reads;
 2. a window of slots, exactly HighLevel's rule: a request holds a slot from the moment it is
    admitted until ``period`` (plus a tiny ``margin``) after its response arrived. The server
    saw the request at some moment between the two, so measuring from the response is the
@@ -43,7 +50,8 @@ The server's own word feeds back in, and can never poison the bucket:
   ignored, never raised (:func:`header_count`).
 
 The fast path of :meth:`Bucket.acquire`, taken by every request while the window has room, is
-one aiolimiter acquire, one clock read, a prune of expired slots and one comparison.
+one clock read, a prune of expired slots and one comparison (plus one aiolimiter acquire when
+``burst`` is below ``requests``).
 """
 
 from __future__ import annotations
@@ -381,7 +389,14 @@ class Bucket:
         self.rule = rule
         self.key = key
         burst = rule.requests if rule.burst is None else rule.burst
-        self._limiter = AsyncLimiter(burst, rule.period * burst / rule.requests)
+        # Stage 1 only where it can shape anything: a full-size burst (the default) is a leaky
+        # bucket that never makes anyone wait once stage 2 holds (the module docstring shows
+        # why; tests/test_client_ratelimit_units.py checks it), so it is left out of the path.
+        self._limiter = (
+            AsyncLimiter(burst, rule.period * burst / rule.requests)
+            if burst < rule.requests
+            else None
+        )
         self._windows: tuple[Window, ...] = windows_for(rule, None)
         # Every window has room while in_flight + len(log) < _limit (the log holds `_span`).
         self._limit = rule.requests
@@ -413,18 +428,10 @@ class Bucket:
         A wait the server imposed (429 pause, the server's window) longer than ``max_wait`` is
         not taken: nothing is acquired and that wait is returned at once.
         """
-        await self._limiter.acquire()
-        if not self._queued:
-            # Fast path, on every request: `_wait(now) == (0.0, 0.0)` written out (a free
-            # slot in every window and no pause), as one clock read and one comparison.
-            now = _now()
-            log = self._log
-            floor = now - self._span
-            while log and log[0] <= floor:
-                log.popleft()
-            if self._in_flight + len(log) < self._limit and self._paused_until <= now:
-                self._in_flight += 1
-                return None
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        if self._admit():
+            return None
         loop = asyncio.get_running_loop()
         # Counted until the slow path ends, so the fast path never overtakes a waiting caller.
         self._queued += 1
@@ -453,6 +460,30 @@ class Bucket:
         finally:
             self._queued -= 1
         return None
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free now, without waiting; ``False`` (nothing taken) otherwise.
+
+        The pipeline's synchronous fast path (no coroutine): a caller that gets ``False``
+        awaits :meth:`acquire`. Always ``False`` while stage 1 (a ``burst`` below
+        ``requests``) is in use, as only :meth:`acquire` can pass it.
+        """
+        return self._limiter is None and self._admit()
+
+    def _admit(self) -> bool:
+        # The fast path, on every request: `_wait(now) == (0.0, 0.0)` written out (a free slot
+        # in every window, no pause, nobody waiting), as one clock read and one comparison.
+        if self._queued:
+            return False
+        now = _now()
+        log = self._log
+        floor = now - self._span
+        while log and log[0] <= floor:
+            log.popleft()
+        if self._in_flight + len(log) < self._limit and self._paused_until <= now:
+            self._in_flight += 1
+            return True
+        return False
 
     def release(self, headers: Mapping[str, str] | None = None) -> None:
         """The request of one :meth:`acquire` finished (answered or failed) just now."""

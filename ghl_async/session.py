@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
 import aiohttp
@@ -89,6 +89,7 @@ from ghl_async.options import (
     timeout_of,
 )
 from ghl_async.ratelimit import (
+    Bucket,
     RateBucket,
     RateBudget,
     RateLimit,
@@ -198,9 +199,11 @@ class _Plan(Generic[R]):
         "body_names",
         "company",
         "decode",
+        "enveloped",
         "flag",
         "gone",
         "head",
+        "headers",
         "method",
         "operation",
         "params",
@@ -210,7 +213,9 @@ class _Plan(Generic[R]):
         "scope",
         "strict",
         "tails",
+        "token",
         "version",
+        "whole",
         "write",
     )
 
@@ -234,9 +239,16 @@ class _Plan(Generic[R]):
         # Reconciliation's lookups decode strictly: an answer that needed repair cannot prove
         # that a create is absent (a null where a note was is not "no note").
         self.strict, self.decode = _decoders(route)
+        # The hot path: msgspec itself, then the envelope's one attribute (no wrapper frames);
+        # `decode` runs only when this refuses the body.
+        self.whole, envelope = _body_decoder(route)
+        self.enveloped = envelope is not None
         self.body_check = None if route.body is None else msgspec.json.Decoder(route.body)
         self.query_type = route.query
         self.query_names = _wire_names(route.query)
+        # The request headers of the last token used (Transport.headers caches them all).
+        self.token: str | None = None
+        self.headers: Mapping[str, str] = _NO_HEADERS
         self.body_names = _wire_names(route.body)
 
     def url(self, args: Sequence[str]) -> str:
@@ -283,9 +295,19 @@ def _decoder(route: Route[R]) -> Callable[[bytes], R]:
 def _decoders(route: Route[R]) -> tuple[Callable[[bytes], R], Callable[[bytes], R]]:
     """The route's strict decoder, and the tolerant one calls use (it reads a stray null the
     model has no room for as absent: :mod:`ghl_async.nulls`)."""
+    whole, envelope = _body_decoder(route)
+    if envelope is None:
+        return whole, tolerant(whole, route.response, route.name)
+    lenient = tolerant(whole, envelope, route.name)
+    payload = cast("Callable[[object], R]", attrgetter("payload"))
+    return (lambda data: payload(whole(data))), (lambda data: payload(lenient(data)))
+
+
+def _body_decoder(route: Route[R]) -> tuple[Callable[[bytes], Any], type | None]:
+    """msgspec's decoder of the whole 2xx body, and the envelope type (``None``: the body is
+    the model itself; otherwise the payload is the envelope's ``payload``)."""
     if route.envelope is None:
-        strict = msgspec.json.Decoder(route.response).decode
-        return strict, tolerant(strict, route.response, route.name)
+        return msgspec.json.Decoder(route.response).decode, None
     # One Struct per route with the payload as its only field: msgspec skips every other key
     # of the envelope without building it.
     envelope = msgspec.defstruct(
@@ -293,10 +315,7 @@ def _decoders(route: Route[R]) -> tuple[Callable[[bytes], R], Callable[[bytes], 
         [("payload", route.response)],
         rename={"payload": route.envelope},
     )
-    whole = msgspec.json.Decoder(envelope).decode
-    lenient = tolerant(whole, envelope, route.name)
-    payload = cast("Callable[[object], R]", attrgetter("payload"))
-    return (lambda data: payload(whole(data))), (lambda data: payload(lenient(data)))
+    return msgspec.json.Decoder(envelope).decode, envelope
 
 
 @dataclass(slots=True)
@@ -353,6 +372,12 @@ class Transport:
         # `rate_limit=None` turns everything off; otherwise the server's counters are kept
         # (Client.rate_limits) and a spent daily quota fails calls before they are sent.
         self.bookkeeping = rate_limit is not None
+        # The in-memory bucket's synchronous fast path: a free slot costs no coroutine.
+        self.try_acquire: Callable[[RateBucket], bool] | None = (
+            cast("Callable[[RateBucket], bool]", Bucket.try_acquire)
+            if isinstance(self.budget, RateLimiter)
+            else None
+        )
         # The last response headers per rate key, parsed only when someone asks: most calls
         # never look at them.
         self.rate_headers: dict[str, Mapping[str, str]] = {}
@@ -436,6 +461,7 @@ class Transport:
         self._forms = None
         self.state = "closed"
         self._headers.clear()
+        self._plans.clear()  # their last tokens too
         if http is not None and self._given is None:
             await http.close()
 
@@ -934,6 +960,7 @@ class Session:
         http = transport.http
         auth = transport.auth
         cached_token = transport.cached_token
+        try_acquire = transport.try_acquire
         key = auth.rate_key(location)
         budget = transport.budget
         bucket = None if budget is None else budget.bucket(key)
@@ -965,7 +992,7 @@ class Session:
             if transport.spent:
                 _check_quota(plan, url, transport, key)
             waited = 0.0
-            if bucket is not None:
+            if bucket is not None and (try_acquire is None or not try_acquire(bucket)):
                 if loop is not None and hooks is not None and hooks.on_wait is not None:
                     waited = loop.time()
                     refused = await bucket.acquire(cap)
@@ -980,9 +1007,13 @@ class Session:
                 token = cached_token(location) if cached_token is not None else None
                 if token is None:
                     token = await auth.access_token(location)
-                headers: Mapping[str, str] = transport.headers(
-                    token, data is not None, plan.version
-                )
+                headers: Mapping[str, str]
+                if token is plan.token:
+                    headers = plan.headers
+                else:
+                    # A route always sends a body or never does: one header set per token.
+                    headers = transport.headers(token, data is not None, plan.version)
+                    plan.token, plan.headers = token, headers
                 if extra_headers is not None:
                     headers = {**headers, **extra_headers}
                 if hooks is not None:
@@ -1065,7 +1096,14 @@ class Session:
                     )
                 if 200 <= status < 300:
                     try:
-                        result = plan.decode(raw) if clock is None else plan.strict(raw)
+                        if clock is not None:
+                            result = plan.strict(raw)
+                        else:
+                            try:
+                                decoded = plan.whole(raw)
+                                result = decoded.payload if plan.enveloped else decoded
+                            except msgspec.ValidationError:
+                                result = plan.decode(raw)  # the tolerant second pass
                     except msgspec.ValidationError as err:
                         # JSON of another shape: schema drift, the same on every attempt.
                         if sink is not None and sink.defer:

@@ -182,6 +182,36 @@ async def test_waiters_are_admitted_in_arrival_order_and_never_overtaken() -> No
     assert order == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize("margin", [0.0, 0.004])
+async def test_a_full_size_token_bucket_would_never_hold_back_what_the_window_admits(
+    margin: float,
+) -> None:
+    # Why the default (burst == requests) leaves aiolimiter out of the path: the same rule's
+    # token bucket, fed every admission of the window, always has room for it. Random holds
+    # and arrivals, bursts included; 1e-6 of slack for clock rounding.
+    import random
+
+    from aiolimiter import AsyncLimiter
+
+    rng = random.Random(20210728)
+    rule = RateLimit(requests=6, period=0.05, margin=margin)
+    bucket = Bucket(rule)
+    shadow = AsyncLimiter(rule.requests, rule.period)
+    refused: list[int] = []
+
+    async def one(n: int) -> None:
+        await asyncio.sleep(rng.random() * 0.3)
+        await bucket.acquire()
+        if not shadow.has_capacity(1 - 1e-6):
+            refused.append(n)
+        await shadow.acquire(1 - 1e-6)
+        await asyncio.sleep(rng.choice((0.0, 0.0, 0.002, 0.01, 0.03)))
+        bucket.release()
+
+    await asyncio.gather(*(one(n) for n in range(120)))
+    assert refused == []
+
+
 async def test_burst_one_paces_evenly() -> None:
     rule = RateLimit(requests=5, period=0.1, burst=1, margin=0.005)
     times = await _admit(Bucket(rule), 8)
