@@ -378,3 +378,23 @@ async def test_a_users_own_rule_is_never_refused() -> None:
 def test_unlimited_is_one_value() -> None:
     assert RateLimit.unlimited() is UNLIMITED
     assert isinstance(UNLIMITED, Unlimited)
+
+
+async def test_try_acquire_takes_a_free_slot_and_never_waits() -> None:
+    bucket = Bucket(RateLimit(requests=2, period=0.05, margin=0.0))
+    assert bucket.try_acquire()
+    assert bucket.try_acquire()
+    assert not bucket.try_acquire()  # both slots in flight: the caller must await acquire()
+    bucket.release()
+    assert not bucket.try_acquire()  # the released slot is held one period after its answer
+    await asyncio.sleep(0.06)
+    assert bucket.try_acquire()
+    paused = Bucket(RateLimit(requests=2, period=0.05, margin=0.0))
+    paused.pause(0.05)  # a 429's Retry-After
+    assert not paused.try_acquire()
+    await asyncio.sleep(0.06)
+    assert paused.try_acquire()
+    # With a burst below the rule, stage 1 (aiolimiter) is in use: only acquire() passes it.
+    shaped = Bucket(RateLimit(requests=4, period=0.05, burst=1))
+    assert not shaped.try_acquire()
+    assert await shaped.acquire() is None
