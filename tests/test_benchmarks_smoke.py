@@ -65,3 +65,17 @@ def test_quick_run_reports_every_scenario(tmp_path: Path) -> None:
     table = (tmp_path / "quick.md").read_text(encoding="utf-8")
     assert "## Targets" in table
     assert "PASS" in table or "FAIL" in table
+
+
+def test_instruction_counts_run_when_valgrind_is_there() -> None:
+    # The measured child alone (no valgrind needed): every mode with every ghl_async contender.
+    from benchmarks.server import Rule, ServerProcess
+
+    with ServerProcess(Rule(20, 1000)) as server:
+        for mode in ("seq", "conc", "post"):
+            for name in ("baseline", *GHL):
+                cmd = [sys.executable, "-m", "benchmarks.instructions", "--client", name, "20",
+                       server.url(), mode]
+                proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                                      timeout=60, check=False)
+                assert proc.returncode == 0, proc.stderr[-2000:]
