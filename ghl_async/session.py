@@ -254,6 +254,8 @@ class _Plan(Generic[R]):
     def url(self, args: Sequence[str]) -> str:
         """The URL of the call: ids validated and percent-encoded into the path."""
         params = self.params
+        if not params and not args:
+            return self.head
         if len(args) == 1 == len(params):
             # Most routes take one id: no loop, no zip.
             arg = args[0]
@@ -390,7 +392,7 @@ class Transport:
         self._given = http
         self._http: aiohttp.ClientSession | None = None
         self._connector_limits = (connector_limit, connector_limit_per_host)
-        self._plans: dict[int, _Plan[object]] = {}
+        self._plans: dict[int, _Plan[Any]] = {}
         self._forms: AiohttpTokenTransport | None = None
         self._plain = {"Accept": "application/json", "User-Agent": user_agent}
         self._static = self._plain  # the fixed headers each request must carry itself
@@ -481,11 +483,10 @@ class Transport:
 
     def plan(self, route: Route[R]) -> _Plan[R]:
         """The cached plan of ``route``."""
-        found = self._plans.get(id(route))
+        found: _Plan[Any] | None = self._plans.get(id(route))  # Any: no cast() call per request
         if found is None or found.route is not route:
-            found = cast("_Plan[object]", _Plan(route, self.base_url))
-            self._plans[id(route)] = found
-        return cast("_Plan[R]", found)
+            found = self._plans[id(route)] = _Plan(route, self.base_url)
+        return found
 
     def headers(self, token: str, json_body: bool, version: str) -> _Headers:
         """The request headers for ``token`` and API ``version``; built once per pair."""
