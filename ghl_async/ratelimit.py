@@ -468,33 +468,29 @@ class Bucket:
         awaits :meth:`acquire`. Always ``False`` while stage 1 (a ``burst`` below
         ``requests``) is in use, as only :meth:`acquire` can pass it.
         """
-        if self._limiter is not None or self._queued:
-            return False
-        # `_admit()` written out: one call fewer on every request.
-        now = _now()
-        log = self._log
-        floor = now - self._span
-        while log and log[0] <= floor:
-            log.popleft()
-        if self._in_flight + len(log) < self._limit and self._paused_until <= now:
-            self._in_flight += 1
-            return True
-        return False
+        return self._limiter is None and self._admit()
 
     def _admit(self) -> bool:
         # The fast path, on every request: `_wait(now) == (0.0, 0.0)` written out (a free slot
-        # in every window, no pause, nobody waiting), as one clock read and one comparison.
+        # in every window, no pause, nobody waiting). Expired slots are dropped only when the
+        # log looks full: until then a request reads neither the clock nor the oldest entry
+        # (allocated a window ago, out of the CPU's caches).
         if self._queued:
             return False
-        now = _now()
+        paused = self._paused_until
+        if paused:
+            if paused > _now():
+                return False
+            self._paused_until = 0.0
         log = self._log
-        floor = now - self._span
-        while log and log[0] <= floor:
-            log.popleft()
-        if self._in_flight + len(log) < self._limit and self._paused_until <= now:
-            self._in_flight += 1
-            return True
-        return False
+        if self._in_flight + len(log) >= self._limit:
+            floor = _now() - self._span
+            while log and log[0] <= floor:
+                log.popleft()
+            if self._in_flight + len(log) >= self._limit:
+                return False
+        self._in_flight += 1
+        return True
 
     def release(self, headers: Mapping[str, str] | None = None) -> None:
         """The request of one :meth:`acquire` finished (answered or failed) just now."""
