@@ -49,9 +49,10 @@ The server's own word feeds back in, and can never poison the bucket:
 * Malformed values (``1e400``, ``Infinity``, ``NaN``, negative, non-ASCII digits, huge) are
   ignored, never raised (:func:`header_count`).
 
-The fast path of :meth:`Bucket.acquire`, taken by every request while the window has room, is
-one clock read, a prune of expired slots and one comparison (plus one aiolimiter acquire when
-``burst`` is below ``requests``).
+The fast path (:meth:`Bucket.try_acquire`, and :meth:`Bucket.acquire` before it waits), taken
+by every request while the window has room, is one comparison: expired slots are dropped, with
+one clock read, only when the count says the window may be full (plus one aiolimiter acquire
+when ``burst`` is below ``requests``).
 """
 
 from __future__ import annotations
@@ -398,7 +399,8 @@ class Bucket:
             else None
         )
         self._windows: tuple[Window, ...] = windows_for(rule, None)
-        # Every window has room while in_flight + len(log) < _limit (the log holds `_span`).
+        # Every window has room while in_flight + len(log) < _limit (once the log is pruned to
+        # `_span`; unpruned, the count only errs on the safe side).
         self._limit = rule.requests
         self._span = rule.span
         self._log: deque[float] = deque(maxlen=rule.requests)  # completion times
