@@ -892,6 +892,7 @@ class _AipError(msgspec.Struct, kw_only=True):
 
     code: str | None = None
     message: str | None = None
+    details: dict[str, object] | None = None
     resolution: str | None = None
 
 
@@ -925,10 +926,11 @@ def _token_error(
     messages = [wire.message] if isinstance(wire.message, str) else list(wire.message or [])
     if wire.error_description:
         messages.insert(0, wire.error_description)
-    error = wire.error
-    if isinstance(error, _AipError):
-        messages += [text for text in (error.message, error.resolution) if text]
-        error = error.code
+    aip = wire.error if isinstance(wire.error, _AipError) else None
+    error = wire.error if isinstance(wire.error, str) else None
+    if aip is not None:
+        messages += [text for text in (aip.message, aip.resolution) if text]
+        error = aip.code
     messages = [_scrub(str(m), secrets) for m in messages]
     invalid_grant = error == "invalid_grant" or any(_INVALID_GRANT.search(m) for m in messages)
     if not messages and isinstance(error, str) and error:
@@ -950,6 +952,9 @@ def _token_error(
         error=error,
         trace_id=wire.trace_id,
         body=body,
+        code=None if aip is None else aip.code,
+        details=None if aip is None else aip.details,
+        resolution=None if aip is None else aip.resolution,  # from the scrubbed body
     )
 
 

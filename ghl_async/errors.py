@@ -130,7 +130,10 @@ class APIError(GHLError):
     """HighLevel answered with a non-2xx status.
 
     ``retry_after`` is the wait in seconds the answer asked for (``Retry-After``, on any
-    status, e.g. a 503), when it did.
+    status, e.g. a 503), when it did. ``code``, ``details`` and ``resolution`` come from v3's
+    AIP error envelope (``{"error": {"code", "message", "details", "resolution"}}``): a
+    machine-readable code such as ``"RESOURCE_NOT_FOUND"``, its context, and what HighLevel
+    suggests doing; ``None``/empty on answers without it.
     """
 
     status: int
@@ -143,6 +146,9 @@ class APIError(GHLError):
     body: bytes
     rate_limit: RateLimitInfo | None
     meta: dict[str, object]
+    code: str | None
+    details: dict[str, object]
+    resolution: str | None
     retry_after: float | None = None
 
     def __init__(
@@ -158,6 +164,9 @@ class APIError(GHLError):
         body: bytes = b"",
         rate_limit: RateLimitInfo | None = None,
         meta: dict[str, object] | None = None,
+        code: str | None = None,
+        details: dict[str, object] | None = None,
+        resolution: str | None = None,
     ) -> None:
         self.status = status
         self.operation = operation
@@ -169,6 +178,9 @@ class APIError(GHLError):
         self.body = body
         self.rate_limit = rate_limit
         self.meta = dict(meta or {})
+        self.code = code
+        self.details = dict(details or {})
+        self.resolution = resolution
         super().__init__(self._describe())
 
     @property
@@ -181,6 +193,8 @@ class APIError(GHLError):
         text = f"HTTP {self.status} from {where}"
         if self.message:
             text += f": {self.message}"
+        if self.resolution and self.resolution not in self.messages:
+            text += f" ({self.resolution})"
         if self.trace_id:
             text += f" [traceId {self.trace_id}]"
         return text

@@ -34,7 +34,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 from types import MappingProxyType
@@ -1484,9 +1484,21 @@ def _quota_error(
     return exc
 
 
-def _error_fields(
-    raw: bytes, content_type: str
-) -> tuple[list[str], str | None, str | None, dict[str, object]]:
+@dataclass(slots=True)
+class _ErrorFields:
+    """What an error answer's body says, whichever of HighLevel's shapes it has."""
+
+    messages: list[str]
+    error: str | None = None
+    trace_id: str | None = None
+    meta: dict[str, object] = field(default_factory=dict)
+    # v3's AIP envelope {"error": {code, message, details, resolution}}
+    code: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+    resolution: str | None = None
+
+
+def _error_fields(raw: bytes, content_type: str) -> _ErrorFields:
     try:
         data: object = msgspec.json.decode(raw) if raw else None
     except msgspec.DecodeError:
@@ -1494,27 +1506,33 @@ def _error_fields(
         text = f"non-JSON response ({content_type or 'no content type'}, {len(raw)} bytes)"
         if title:
             text += ": " + " ".join(title.group(1).decode("utf-8", "replace").split())[:120]
-        return [text], None, None, {}
+        return _ErrorFields([text])
     if not isinstance(data, dict):
-        return [], None, None, {}
+        return _ErrorFields([])
     message = data.get("message")
     error = data.get("error")
     if isinstance(message, list):
         messages = [str(item) for item in message]
     elif message is not None:
         messages = [str(message)]
-    elif isinstance(error, dict) and error.get("message") is not None:
-        messages = [str(error["message"])]  # the v3 envelope {"error": {code, message}}
     else:
         messages = []
     trace = data.get("traceId")
     meta = data.get("meta")
-    return (
+    found = _ErrorFields(
         messages,
         error if isinstance(error, str) else None,
         trace if isinstance(trace, str) else None,
         meta if isinstance(meta, dict) else {},
     )
+    if isinstance(error, dict):  # the v3 AIP envelope
+        if not messages and error.get("message") is not None:
+            found.messages = [str(error["message"])]
+        code, details, resolution = error.get("code"), error.get("details"), error.get("resolution")
+        found.code = found.error = code if isinstance(code, str) else None
+        found.details = details if isinstance(details, dict) else {}
+        found.resolution = resolution if isinstance(resolution, str) else None
+    return found
 
 
 def _api_error(
@@ -1528,21 +1546,24 @@ def _api_error(
     retry_after: float | None,
     cls: type[APIError] | None = None,
 ) -> APIError:
-    messages, error, trace_id, meta = _error_fields(raw, headers.get("Content-Type", ""))
-    trace_id = trace_id or headers.get("traceId") or headers.get("X-Trace-Id")
+    fields = _error_fields(raw, headers.get("Content-Type", ""))
+    trace_id = fields.trace_id or headers.get("traceId") or headers.get("X-Trace-Id")
     if cls is None:
-        cls = error_class_for(status, messages)
+        cls = error_class_for(status, fields.messages)
     exc = cls(
         status=status,
         operation=plan.operation,
         method=plan.method,
         url=_path_of(url, base_url),
-        messages=messages,
-        error=error,
+        messages=fields.messages,
+        error=fields.error,
         trace_id=trace_id,
         body=raw,
         rate_limit=info,
-        meta=meta,
+        meta=fields.meta,
+        code=fields.code,
+        details=fields.details,
+        resolution=fields.resolution,
     )
     if isinstance(exc, PermissionDeniedError):
         exc.scope = plan.scope

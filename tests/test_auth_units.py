@@ -259,3 +259,21 @@ def test_error_messages_are_collected() -> None:
     )
     assert err.messages == ["a", "b"]
     assert err.trace_id == "t-1"
+
+
+def test_an_aip_envelope_gives_its_code_details_and_resolution() -> None:
+    body = (
+        b'{"error":{"code":"PERMISSION_DENIED","message":"Client RT-SECRET is suspended",'
+        b'"details":{"resource":"App","identifier":"app-1"},'
+        b'"resolution":"Ask the marketplace team; do not retry RT-SECRET"}}'
+    )
+    err = _token_error(403, body, "oauth.refresh", "/oauth/token", ["RT-SECRET"])
+    assert type(err) is TokenRefreshError
+    assert err.code == err.error == "PERMISSION_DENIED"
+    assert err.details == {"resource": "App", "identifier": "app-1"}
+    assert err.resolution == "Ask the marketplace team; do not retry <redacted>"
+    assert "RT-SECRET" not in str(err)
+    assert "RT-SECRET" not in repr(err)
+    assert "Ask the marketplace team" in str(err)
+    plain = _token_error(400, b'{"error":"invalid_client"}', "oauth.refresh", "/oauth/token", [])
+    assert (plain.code, plain.details, plain.resolution) == (None, {}, None)

@@ -208,9 +208,17 @@ async def test_installed_locations_walk_both_versions(fake: FakeHighLevel) -> No
         installed = await ghl.v3.oauth.list_installed_locations(
             company_id=fake.company_id, app_id=fake.app_id, is_installed=True
         )
-        # The AIP envelope of v3 errors becomes an ordinary APIError with its message.
-        with pytest.raises(NotFoundError, match="App 'nope' was not found"):
+        # The AIP envelope of v3 errors becomes an ordinary APIError with its message, and its
+        # code, details and resolution as attributes (the resolution is in the text too).
+        with pytest.raises(NotFoundError, match="App 'nope' was not found") as missing:
             await ghl.v3.oauth.list_installed_locations(company_id=fake.company_id, app_id="nope")
+        assert missing.value.code == "RESOURCE_NOT_FOUND"
+        assert missing.value.error == "RESOURCE_NOT_FOUND"
+        assert missing.value.details == {"resource": "App", "identifier": "nope"}
+        assert missing.value.resolution == (
+            "Verify the App exists and you have permission to access it."
+        )
+        assert "(Verify the App exists" in str(missing.value)
         with pytest.raises(ConfigError, match="page_token"):
             ghl.v3.oauth.iter_installed_locations(
                 company_id=fake.company_id, app_id=fake.app_id, page_token=""
