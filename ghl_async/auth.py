@@ -136,7 +136,13 @@ class TokenTransport(Protocol):
 
 
 class Auth(Protocol):
-    """What the request pipeline needs from an authentication scheme."""
+    """What the request pipeline needs from an authentication scheme.
+
+    An implementation may also offer ``cached_token(location_id) -> str | None``, a synchronous
+    ``access_token`` for the common case (``None``: await :meth:`access_token` instead), as
+    :class:`StaticToken` and :class:`OAuthApp` do; the pipeline then spends no coroutine on a
+    token at hand. It is looked up once, when the client is made.
+    """
 
     def bind(self, transport: TokenTransport) -> None:
         """Use ``transport`` for token endpoint calls (called by the client on open)."""
