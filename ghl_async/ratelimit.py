@@ -378,7 +378,6 @@ class Bucket:
         "_queued",
         "_recheck",
         "_released",
-        "_requests",
         "_server",
         "_span",
         "_windows",
@@ -411,10 +410,9 @@ class Bucket:
         self._released: asyncio.Future[None] | None = None
         self._paused_until = 0.0
         self._server: tuple[int, float] | None = None
-        # The rule X-RateLimit-Remaining counts against (the server's, else ours) and its
-        # request count: a count at or above it needs no look at the log.
+        # The rule X-RateLimit-Remaining counts against (the server's, else ours): a count at or
+        # above its requests needs no look at the log.
         self._observed: tuple[int, float] = (rule.requests, rule.period)
-        self._requests = rule.requests
         self._max_raw: str | None = None
         self._interval_raw: str | None = None
         self._recheck = 0
@@ -512,7 +510,7 @@ class Bucket:
                     and len(remaining) <= 15
                     and remaining.isdigit()
                     and remaining.isascii()
-                    and int(remaining) >= self._requests
+                    and int(remaining) >= self._observed[0]
                 ):
                     # On almost every answer: the server's rule was looked at recently and its
                     # count says nothing the log does not (observe() would return at once).
@@ -542,7 +540,6 @@ class Bucket:
             return
         self._server = server
         self._observed = server if server is not None else (self.rule.requests, self.rule.period)
-        self._requests = self._observed[0]
         windows = self._windows = windows_for(self.rule, server)
         self._limit = min(window[0] for window in windows)
         self._span = max(window[1] for window in windows)

@@ -238,11 +238,11 @@ class _Plan(Generic[R]):
         self.tails = tuple(pieces[1:])
         # Reconciliation's lookups decode strictly: an answer that needed repair cannot prove
         # that a create is absent (a null where a note was is not "no note").
-        self.strict, self.decode = _decoders(route)
         # The hot path: msgspec itself, then the envelope's one attribute (no wrapper frames);
         # `decode` runs only when this refuses the body.
         self.whole, envelope = _body_decoder(route)
         self.enveloped = envelope is not None
+        self.strict, self.decode = _wrap_decoder(route, self.whole, envelope)
         self.body_check = None if route.body is None else msgspec.json.Decoder(route.body)
         self.query_type = route.query
         self.query_names = _wire_names(route.query)
@@ -297,7 +297,13 @@ def _decoder(route: Route[R]) -> Callable[[bytes], R]:
 def _decoders(route: Route[R]) -> tuple[Callable[[bytes], R], Callable[[bytes], R]]:
     """The route's strict decoder, and the tolerant one calls use (it reads a stray null the
     model has no room for as absent: :mod:`ghl_async.nulls`)."""
-    whole, envelope = _body_decoder(route)
+    return _wrap_decoder(route, *_body_decoder(route))
+
+
+def _wrap_decoder(
+    route: Route[R], whole: Callable[[bytes], Any], envelope: type | None
+) -> tuple[Callable[[bytes], R], Callable[[bytes], R]]:
+    """:func:`_decoders` from the body decoder :func:`_body_decoder` made."""
     if envelope is None:
         return whole, tolerant(whole, route.response, route.name)
     lenient = tolerant(whole, envelope, route.name)

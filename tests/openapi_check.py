@@ -10,6 +10,7 @@ spec (no schema sets ``additionalProperties: false``).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,21 @@ from pathlib import Path
 from typing import Any
 
 SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ghl-api"
+
+
+def needs_spec(name: str) -> Any:
+    """Skip a module whose spec file ``name`` is absent (an sdist, a checkout without shared/).
+
+    Never under ``CI=true``: there the module runs and fails on the missing file, so the spec
+    check can never pass by being skipped.
+    """
+    import pytest
+
+    ci = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+    return pytest.mark.skipif(
+        not ci and not (SPEC_DIR / name).exists(),
+        reason=f"spec file {SPEC_DIR / name} is absent (shared/ghl-api beside the checkout)",
+    )
 COMMON_REF = "../common/common-schemas.json"
 
 Json = Any  # parsed JSON: the validator walks whatever arrived

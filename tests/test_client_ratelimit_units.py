@@ -381,13 +381,15 @@ def test_unlimited_is_one_value() -> None:
 
 
 async def test_try_acquire_takes_a_free_slot_and_never_waits() -> None:
-    bucket = Bucket(RateLimit(requests=2, period=0.05, margin=0.0))
+    # A 1 s window: the released slot is still held when it is checked, however slow the
+    # machine is between two statements.
+    bucket = Bucket(RateLimit(requests=2, period=1.0, margin=0.0))
     assert bucket.try_acquire()
     assert bucket.try_acquire()
     assert not bucket.try_acquire()  # both slots in flight: the caller must await acquire()
     bucket.release()
     assert not bucket.try_acquire()  # the released slot is held one period after its answer
-    await asyncio.sleep(0.06)
+    await asyncio.sleep(1.05)
     assert bucket.try_acquire()
     paused = Bucket(RateLimit(requests=2, period=0.05, margin=0.0))
     paused.pause(0.05)  # a 429's Retry-After

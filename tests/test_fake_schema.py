@@ -14,13 +14,11 @@ from urllib.parse import urlsplit
 import msgspec
 import pytest
 from fake_helpers import Answer, Api, running
-from openapi_check import SPEC_DIR, Spec
+from openapi_check import Spec, needs_spec
 
 from ghl_async.routes import ALL_ROUTES
 
-pytestmark = pytest.mark.skipif(
-    not (SPEC_DIR / "contacts.json").exists(), reason=f"spec folder {SPEC_DIR} is absent"
-)
+pytestmark = needs_spec("contacts.json")
 
 
 async def _exercise(api: Api) -> None:

@@ -15,13 +15,11 @@ from urllib.parse import urlsplit
 import msgspec
 import pytest
 from fake_helpers import Answer, Api, running
-from openapi_check import SPEC_DIR, Spec
+from openapi_check import Spec, needs_spec
 
 from ghl_async.routes import V3_ROUTES
 
-pytestmark = pytest.mark.skipif(
-    not (SPEC_DIR / "contacts-v3.json").exists(), reason=f"spec folder {SPEC_DIR} is absent"
-)
+pytestmark = needs_spec("contacts-v3.json")
 
 V3 = "v3"
 

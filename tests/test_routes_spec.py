@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+from openapi_check import SPEC_DIR, needs_spec
 
 from ghl_async import auth, defaults, routes
 from ghl_async import models as m
 from ghl_async.errors import ConfigError
 from ghl_async.routes import Route
 
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ghl-api"
 SPEC_FILES = {
     (defaults.API_VERSION, "contacts"): "contacts.json",
     (defaults.API_VERSION, "oauth"): "oauth.json",
@@ -30,10 +29,7 @@ SPEC_FILES = {
     (defaults.API_V3, "oauth"): "oauth-v3.json",
 }
 
-pytestmark = pytest.mark.skipif(
-    not (SPEC_DIR / "contacts.json").exists(),
-    reason=f"the vendored spec folder {SPEC_DIR} is absent",
-)
+pytestmark = needs_spec("contacts.json")
 
 # Spec quirks the table fixes on purpose (each commented in routes.py).
 NO_SECURITY = {"create-association", "add-remove-contact-from-business"}  # bulk: no block
